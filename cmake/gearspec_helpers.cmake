@@ -3,7 +3,7 @@
 # Warnings for our own targets only (third-party headers stay quiet).
 function(gearspec_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                           -Wold-style-cast -Wcast-align -Wnull-dereference)
+                                           -Wold-style-cast -Wcast-align)
   if(GEARSPEC_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
