@@ -1,0 +1,85 @@
+#pragma once
+// Behaviour knobs of the reference job core. Where real servers differ (protocol.md §5, IMPL lines)
+// the behaviour is a named option; defaults follow C gearmand 1.1.20 unless that loses work or
+// contradicts PROTOCOL (see docs/requirements.md for each choice).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace gearspec::refsrv {
+
+/// What happens to a job whose worker disconnects while holding it (protocol.md §3.4).
+enum class worker_loss_policy {
+  /// Put it back at the tail of its queue (C gearmand). Clients hear nothing.
+  requeue,
+  /// Send WORK_FAIL to its clients and drop it (Perl Gearman::Server).
+  fail,
+};
+
+/// What CANT_DO / RESET_ABILITIES do to a job the worker holds (protocol.md §3.6).
+enum class ability_loss_policy {
+  /// Requeue it; the worker's later results get ERROR JOB_NOT_FOUND (C gearmand).
+  requeue,
+  /// Leave it with the worker (Perl Gearman::Server).
+  keep,
+};
+
+/// What happens when a CAN_DO_TIMEOUT expires (protocol.md §3.11).
+enum class timeout_policy {
+  /// Requeue silently, counting a retry (C gearmand).
+  requeue,
+  /// Send WORK_FAIL to the clients and drop the job (PROTOCOL's wording; Perl).
+  fail,
+};
+
+/// Whether a submit over maxqueue is refused or makes room (protocol.md §3.15).
+enum class maxqueue_policy {
+  /// ERROR QUEUE_ERROR "Job queue is full" (C gearmand).
+  reject,
+  /// Accept, evicting the newest queued job with WORK_FAIL (Perl Gearman::Server).
+  evict,
+};
+
+/// Whether priority is compared across all of a worker's functions (protocol.md §3.7).
+enum class priority_scope {
+  /// HIGH of any function before NORMAL of any (PROTOCOL at HEAD, C gearmand 2.0).
+  global,
+  /// The most recently registered function with work first, then its best priority (C 1.1.20).
+  per_function,
+};
+
+/// Order of HIGH jobs within a function (protocol.md §3.8).
+enum class high_order {
+  fifo,  ///< C gearmand.
+  lifo,  ///< Perl Gearman::Server.
+};
+
+/// Options of the job core.
+struct core_options {
+  /// Job handles are prefix + counter, counter starting at 1 (C: "H:<host>:<n>").
+  std::string handle_prefix = "H:gearspec:";
+  worker_loss_policy worker_loss = worker_loss_policy::requeue;
+  ability_loss_policy ability_loss = ability_loss_policy::requeue;
+  timeout_policy can_do_timeout = timeout_policy::requeue;
+  maxqueue_policy maxqueue = maxqueue_policy::reject;
+  priority_scope scope = priority_scope::global;
+  high_order high = high_order::fifo;
+  /// Attempts a job gets before it fails for good after worker loss or timeout; 0 = unlimited
+  /// (C 1.1.20's -j: N attempts in total).
+  std::uint32_t job_retries = 0;
+  /// Sleeping workers woken per runnable job; 0 = all that can do the function (C default).
+  std::uint32_t wakeup_limit = 0;
+  /// Longest unique key accepted; longer ones get ERROR ARGUMENT_TOO_LARGE (C: 64).
+  std::size_t max_unique = 64;
+  /// Treat every connection as if it had sent OPTION_REQ "exceptions" (C --exceptions).
+  bool exceptions_default = false;
+  /// Answer to the admin "version" command.
+  std::string version = "gearspec-0.1.0";
+  /// Answer to the admin "getpid" command.
+  long pid = 0;
+  /// Milliseconds since the Unix epoch, for SUBMIT_JOB_EPOCH; injectable for tests.
+  std::function<std::int64_t()> unix_time_ms;
+};
+
+}  // namespace gearspec::refsrv
