@@ -1,0 +1,277 @@
+#include "reference-server/server/tcp_server.hpp"
+
+#include <exception>
+#include <future>
+
+namespace gearspec::refsrv {
+
+namespace asio = net::asio;
+using net::tcp;
+
+/// One TCP connection: a reader feeding the core and a writer draining what the core queued.
+class tcp_server::session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp_server& server, tcp::socket socket, conn_id id)
+      : server_(server), socket_(std::move(socket)), wake_(socket_.get_executor()), id_(id) {
+    wake_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  conn_id id() const noexcept { return id_; }
+
+  /// Queues bytes; the writer picks them up on its next turn.
+  void deliver(std::string_view bytes) {
+    if (closed_) return;
+    pending_.append(bytes);
+    if (pending_.size() > server_.config_.max_output_bytes) {
+      server_.log("connection " + std::to_string(id_) + ": peer is not reading; closing");
+      close();
+      return;
+    }
+    wake_.cancel();
+  }
+
+  void close_after_flush() {
+    closing_ = true;
+    wake_.cancel();
+  }
+
+  /// True once the core asked for a close after the pending bytes are written.
+  bool closing() const noexcept { return closing_; }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    net::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    wake_.cancel();
+  }
+
+  asio::awaitable<void> reader() {
+    auto self = shared_from_this();
+    std::string buffer;
+    std::size_t used = 0;
+    constexpr std::size_t chunk = 64 * 1024;
+    while (!closed_) {
+      if (buffer.size() - used < chunk) buffer.resize(used + chunk);
+      net::error_code ec;
+      const auto n = co_await socket_.async_read_some(asio::buffer(buffer.data() + used, buffer.size() - used),
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // eof, reset or closed by us: all end the connection the same way
+      used += n;
+      const auto result = server_.core_->receive(id_, std::string_view(buffer.data(), used), clock::now());
+      if (result.consumed > 0) {
+        buffer.erase(0, result.consumed);
+        used -= result.consumed;
+      }
+      server_.after_event();
+      if (result.close) break;
+    }
+    if (!closing_) close();
+  }
+
+  asio::awaitable<void> writer() {
+    auto self = shared_from_this();
+    std::string sending;
+    while (!closed_) {
+      if (pending_.empty()) {
+        if (closing_) break;
+        net::error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      // Everything queued since the last write goes out in one write.
+      sending.clear();
+      sending.swap(pending_);
+      net::error_code ec;
+      co_await asio::async_write(socket_, asio::buffer(sending), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    close();
+  }
+
+ private:
+  tcp_server& server_;
+  tcp::socket socket_;
+  asio::steady_timer wake_;
+  conn_id id_;
+  std::string pending_;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+tcp_server::tcp_server(asio::io_context& io, server_config config)
+    : io_(io),
+      config_(std::move(config)),
+      core_(std::make_unique<job_server>(config_.core, static_cast<output_sink&>(*this))),
+      acceptor_(io),
+      core_timer_(io) {
+  core_->set_decoder_limits(config_.limits);
+}
+
+tcp_server::~tcp_server() = default;
+
+void tcp_server::log(const std::string& line) const {
+  if (config_.log) config_.log(line);
+}
+
+void tcp_server::start() {
+  const tcp::endpoint endpoint(asio::ip::make_address(config_.listen_address), config_.port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_.local_endpoint().port();
+  // Every coroutine reports how it ended; none is silently detached.
+  auto report = [this](const char* what) {
+    return [this, what](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log(std::string(what) + " ended with an error: " + ex.what());
+      }
+    };
+  };
+  asio::co_spawn(io_, accept_loop(), report("accept loop"));
+  asio::co_spawn(io_, timer_loop(), report("timer loop"));
+  log("listening on " + config_.listen_address + ":" + std::to_string(port_));
+}
+
+void tcp_server::stop() {
+  stopping_ = true;
+  stopped_ = true;
+  net::error_code ignored;
+  acceptor_.close(ignored);
+  core_timer_.cancel();
+  auto sessions = sessions_;  // close() re-enters through the readers
+  for (auto& [id, s] : sessions) s->close();
+  if (on_stopped) std::exchange(on_stopped, nullptr)();
+}
+
+asio::awaitable<void> tcp_server::accept_loop() {
+  while (acceptor_.is_open()) {
+    net::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      log("accept failed: " + ec.message());
+      continue;
+    }
+    if (stopping_) {  // accepted just before stop(): do not start a session nobody will stop
+      socket.close(ec);
+      break;
+    }
+    if (sessions_.size() >= config_.max_connections) {
+      log("connection limit reached; refusing a connection");
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::string peer = "?";
+    if (auto remote = socket.remote_endpoint(ec); !ec) peer = remote.address().to_string();
+    const conn_id id = next_conn_++;
+    auto s = std::make_shared<session>(*this, std::move(socket), id);
+    sessions_[id] = s;
+    core_->on_connect(id, peer);
+    log("connection " + std::to_string(id) + " from " + peer);
+    auto on_reader_done = [this, s](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log("connection " + std::to_string(s->id()) + " reader failed: " + ex.what());
+        }
+      }
+      // A close requested by the core waits for the writer to flush (it holds the session alive).
+      if (!s->closing()) s->close();
+      core_->on_disconnect(s->id(), clock::now());
+      sessions_.erase(s->id());
+      log("connection " + std::to_string(s->id()) + " closed");
+      after_event();
+    };
+    auto on_writer_done = [this, s](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log("connection " + std::to_string(s->id()) + " writer failed: " + ex.what());
+      }
+    };
+    asio::co_spawn(io_, s->reader(), std::move(on_reader_done));
+    asio::co_spawn(io_, s->writer(), std::move(on_writer_done));
+  }
+}
+
+asio::awaitable<void> tcp_server::timer_loop() {
+  // Sleeps until the core's next deadline (epoch jobs, CAN_DO_TIMEOUT); after_event() wakes it
+  // when an earlier deadline appears.
+  // Runs through a graceful drain too: epoch jobs and timeouts still fire until the hard stop.
+  while (!stopped_) {
+    const auto deadline = core_->next_deadline();
+    core_timer_.expires_at(deadline ? *deadline : asio::steady_timer::time_point::max());
+    net::error_code ec;
+    co_await core_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) break;
+    core_->on_timer(clock::now());
+    after_event();
+  }
+}
+
+void tcp_server::after_event() {
+  if (stopped_) return;
+  if (graceful_ && core_->job_count() == 0) {
+    stop();
+    return;
+  }
+  const auto deadline = core_->next_deadline();
+  if (deadline && *deadline < core_timer_.expiry()) core_timer_.cancel();
+}
+
+void tcp_server::write(conn_id conn, std::string_view bytes) {
+  if (auto it = sessions_.find(conn); it != sessions_.end()) it->second->deliver(bytes);
+}
+
+void tcp_server::close_after_flush(conn_id conn) {
+  if (auto it = sessions_.find(conn); it != sessions_.end()) it->second->close_after_flush();
+}
+
+void tcp_server::shutdown_requested(bool graceful) {
+  log(graceful ? "graceful shutdown requested" : "shutdown requested");
+  // Let the reply to "shutdown" go out first.
+  auto finish = [this, graceful] {
+    if (graceful) {
+      graceful_ = true;
+      stopping_ = true;
+      net::error_code ignored;
+      acceptor_.close(ignored);
+      if (core_->job_count() == 0) stop();
+    } else {
+      stop();
+    }
+  };
+  asio::post(io_, std::move(finish));
+}
+
+// -----------------------------------------------------------------------------------------------
+
+embedded_server::embedded_server(server_config config) {
+  address_ = config.listen_address;
+  server_ = std::make_unique<tcp_server>(io_, std::move(config));
+  server_->start();
+  port_ = server_->port();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+embedded_server::~embedded_server() { stop(); }
+
+void embedded_server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  auto do_stop = [this] { server_->stop(); };
+  asio::post(io_, std::move(do_stop));
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+}  // namespace gearspec::refsrv

@@ -1,0 +1,103 @@
+#pragma once
+// The reference server's Asio layer: accepts TCP connections and runs the job core for them on one
+// io_context (no locks). Each connection is a reader coroutine and a writer coroutine (Asio's
+// chat_server pattern); the writer sends everything queued since its last write in one go.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "harness/net/asio.hpp"
+#include "harness/wire/decoder.hpp"
+#include "reference-server/core/job_server.hpp"
+
+namespace gearspec::refsrv {
+
+/// Everything needed to run a server.
+struct server_config {
+  /// Address to listen on; loopback by default.
+  std::string listen_address = "127.0.0.1";
+  /// Port; 0 picks a free one (see tcp_server::port()).
+  std::uint16_t port = 0;
+  core_options core;
+  wire::decoder_limits limits;
+  /// Connections beyond this are accepted and closed at once.
+  std::size_t max_connections = 100000;
+  /// A peer that does not read its replies is disconnected once this many bytes are waiting.
+  std::size_t max_output_bytes = 64u << 20;
+  /// Receives one line per connection event and error; empty = quiet.
+  std::function<void(const std::string&)> log;
+};
+
+/// A Gearman server on an io_context the caller runs.
+class tcp_server final : private output_sink {
+ public:
+  tcp_server(net::asio::io_context& io, server_config config);
+  ~tcp_server() override;
+  tcp_server(const tcp_server&) = delete;
+  tcp_server& operator=(const tcp_server&) = delete;
+
+  /// Binds, listens and starts accepting. Throws std::system_error when the address is unusable.
+  void start();
+  /// The bound port (after start).
+  std::uint16_t port() const noexcept { return port_; }
+  /// Stops accepting and closes every connection; run() returns once they have wound down.
+  void stop();
+  /// Called once, when the server stops (stop(), or admin "shutdown" once it takes effect).
+  std::function<void()> on_stopped;
+
+  /// The core, for introspection on the io_context's thread.
+  const job_server& core() const noexcept { return *core_; }
+
+ private:
+  class session;
+
+  void write(conn_id conn, std::string_view bytes) override;
+  void close_after_flush(conn_id conn) override;
+  void shutdown_requested(bool graceful) override;
+
+  net::asio::awaitable<void> accept_loop();
+  net::asio::awaitable<void> timer_loop();
+  void after_event();
+  void log(const std::string& line) const;
+
+  net::asio::io_context& io_;
+  server_config config_;
+  std::unique_ptr<job_server> core_;
+  net::tcp::acceptor acceptor_;
+  net::asio::steady_timer core_timer_;
+  std::unordered_map<conn_id, std::shared_ptr<session>> sessions_;
+  conn_id next_conn_ = 1;
+  std::uint16_t port_ = 0;
+  bool stopping_ = false;  ///< no longer accepting
+  bool stopped_ = false;   ///< every connection closed
+  bool graceful_ = false;  ///< stop once no job is left
+};
+
+/// A server running on its own thread: the harness's embedded default target.
+class embedded_server {
+ public:
+  /// Starts at once; throws if it cannot listen.
+  explicit embedded_server(server_config config = {});
+  ~embedded_server();
+  embedded_server(const embedded_server&) = delete;
+  embedded_server& operator=(const embedded_server&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  const std::string& address() const noexcept { return address_; }
+  /// Stops the server and joins its thread (idempotent).
+  void stop();
+
+ private:
+  net::asio::io_context io_{1};
+  std::unique_ptr<tcp_server> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::string address_;
+  bool stopped_ = false;
+};
+
+}  // namespace gearspec::refsrv
