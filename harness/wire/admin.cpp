@@ -1,15 +1,9 @@
 #include "harness/wire/admin.hpp"
 
-#include <cctype>
+#include "harness/wire/ascii.hpp"
 
 namespace gearspec::wire {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> split_words(std::string_view s) {
   std::vector<std::string> words;
@@ -48,7 +42,7 @@ void fill_single(std::string_view line, admin_response& out) {
 admin_request parse_admin_request(std::string_view line) {
   admin_request request;
   const auto first_space = line.find(' ');
-  request.command = lower(line.substr(0, first_space));
+  request.command = to_lower(line.substr(0, first_space));
   if (first_space != std::string_view::npos) request.args = split_words(line.substr(first_space));
   return request;
 }
@@ -60,9 +54,9 @@ admin_shape admin_response_shape(std::string_view request_line) {
       c == "gladiator")
     return admin_shape::list;
   if (c == "show" && !request.args.empty()) {
-    const auto what = lower(request.args[0]);
+    const auto what = to_lower(request.args[0]);
     if (what == "jobs") return admin_shape::list;
-    if (what == "unique" && request.args.size() >= 2 && lower(request.args[1]) == "jobs")
+    if (what == "unique" && request.args.size() >= 2 && to_lower(request.args[1]) == "jobs")
       return admin_shape::list;
   }
   return admin_shape::single_line;

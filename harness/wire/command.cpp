@@ -1,6 +1,6 @@
 #include "harness/wire/command.hpp"
 
-#include <cctype>
+#include "harness/wire/ascii.hpp"
 
 namespace gearspec::wire {
 namespace {
@@ -102,16 +102,6 @@ constexpr bool table_is_ordered() {
 }
 static_assert(table_is_ordered(), "command table must be ordered by packet number");
 
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto ca = static_cast<unsigned char>(a[i]);
-    auto cb = static_cast<unsigned char>(b[i]);
-    if (std::toupper(ca) != std::toupper(cb)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 const command_info* find_command(std::uint32_t n) noexcept {
@@ -123,7 +113,7 @@ const command_info& info(command cmd) noexcept { return table[number(cmd) - 1]; 
 
 std::optional<command> command_from_name(std::string_view name) noexcept {
   for (const auto& entry : table)
-    if (iequal(entry.name, name)) return entry.cmd;
+    if (iequals(entry.name, name)) return entry.cmd;
   return std::nullopt;
 }
 

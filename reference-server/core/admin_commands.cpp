@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/wire/admin.hpp"
+#include "harness/wire/ascii.hpp"
 #include "reference-server/core/job_server.hpp"
 
 namespace gearspec::refsrv {
@@ -21,11 +22,6 @@ constexpr std::string_view incomplete_args =
 bool parse_number(const std::string& s, std::int64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && end == s.data() + s.size();
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -53,16 +49,16 @@ void job_server::on_admin_line(conn_id conn, std::string_view line, time_point) 
     send_text(conn, "OK INFO\n");
   } else if (cmd == "show" && !args.empty()) {
     admin_show(c, args);
-  } else if (cmd == "cancel" && args.size() == 2 && lower(args[0]) == "job") {
+  } else if (cmd == "cancel" && args.size() == 2 && wire::to_lower(args[0]) == "job") {
     admin_cancel(c, args);
-  } else if (cmd == "create" && args.size() == 2 && lower(args[0]) == "function") {
+  } else if (cmd == "create" && args.size() == 2 && wire::to_lower(args[0]) == "function") {
     admin_create_function(c, args);
-  } else if (cmd == "drop" && args.size() == 2 && lower(args[0]) == "function") {
+  } else if (cmd == "drop" && args.size() == 2 && wire::to_lower(args[0]) == "function") {
     admin_drop_function(c, args);
   } else if (cmd == "shutdown") {
     // Removed from C gearmand in 2016; kept here as Perl has it: "graceful" stops accepting and
     // exits once no job is left, plain shutdown exits at once.
-    if (args.empty() || (args.size() == 1 && lower(args[0]) == "graceful")) {
+    if (args.empty() || (args.size() == 1 && wire::to_lower(args[0]) == "graceful")) {
       send_text(conn, ok_line);
       sink_.shutdown_requested(!args.empty());
     } else {
@@ -140,9 +136,9 @@ void job_server::admin_maxqueue(connection& c, const std::vector<std::string>& a
 }
 
 void job_server::admin_show(connection& c, const std::vector<std::string>& args) {
-  const auto what = lower(args[0]);
+  const auto what = wire::to_lower(args[0]);
   const bool jobs = what == "jobs" && args.size() == 1;
-  const bool uniques = what == "unique" && args.size() == 2 && lower(args[1]) == "jobs";
+  const bool uniques = what == "unique" && args.size() == 2 && wire::to_lower(args[1]) == "jobs";
   if (!jobs && !uniques) {
     send_text(c.id, "ERR UNKNOWN_SHOW_ARGUMENTS\r\n");
     return;

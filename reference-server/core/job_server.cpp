@@ -5,18 +5,13 @@
 #include <string>
 
 #include "harness/wire/admin.hpp"
+#include "harness/wire/ascii.hpp"
 #include "harness/wire/encoder.hpp"
 
 namespace gearspec::refsrv {
 namespace {
 
 using wire::command;
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::optional<std::int64_t> parse_int(std::string_view s) {
   std::int64_t v = 0;
@@ -243,7 +238,7 @@ void job_server::on_packet(conn_id conn, const wire::packet_view& p, time_point 
       break;
     case command::option_req:
       // OPTION_REQ: only "exceptions" exists; C compares case-insensitively and echoes the bytes.
-      if (iequal(p.arg(0), "exceptions")) {
+      if (wire::iequals(p.arg(0), "exceptions")) {
         c.exceptions = true;
         send(conn, command::option_res, {p.arg(0)});
       } else {
