@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/cli/run_command.hpp"
 #include "harness/wire/decoder.hpp"
 #include "harness/wire/printer.hpp"
 
@@ -25,6 +26,7 @@ void print_usage(std::FILE* to) {
       "usage: gearspec <command> [options]\n"
       "\n"
       "commands:\n"
+      "  run [PATH...] [options]  run YAML scenarios against a server (see gearspec run --help)\n"
       "  packets                 list the 42 binary packet types with their argument shapes\n"
       "  decode [--responses] FILE\n"
       "                          decode a captured Gearman byte stream (FILE or - for stdin) and\n"
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
     print_usage(stdout);
     return exit_ok;
   }
+  if (command == "run") return gearspec::cli::run_command(args);
   if (command == "packets") return cmd_packets();
   if (command == "decode") return cmd_decode(args);
   std::fprintf(stderr, "gearspec: unknown command '%.*s'\n\n", static_cast<int>(command.size()), command.data());

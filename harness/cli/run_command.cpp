@@ -1,0 +1,287 @@
+#include "harness/cli/run_command.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "harness/engine/report.hpp"
+#include "harness/engine/suite.hpp"
+#include "harness/scenario/loader.hpp"
+#include "harness/targets/embedded_target.hpp"
+#include "reference-server/server/server_options.hpp"
+
+#ifndef GEARSPEC_SOURCE_DIR
+#define GEARSPEC_SOURCE_DIR "."
+#endif
+
+namespace gearspec::cli {
+namespace {
+
+constexpr int exit_ok = 0, exit_failures = 1, exit_usage = 2;
+
+constexpr const char* run_usage = R"(usage: gearspec run [PATH...] [options]
+
+Runs YAML scenarios (files, or folders searched for *.yaml; default: scenarios/) against a target
+and prints a report. Exit code: 0 every verdict as expected, 1 a failure, unexpected pass or error,
+2 a usage or load error, or no scenario ran.
+
+target (default: a fresh embedded reference server per scenario):
+  --target [NAME=]HOST:PORT   an existing server (NAME=... once per server of multi-server scenarios)
+  --spawn 'COMMAND {port}'    start COMMAND per scenario with {port} (and {dir}) filled in; it is
+                              ready when the port is listening, and stopped with SIGTERM after
+  --ref OPTION[=VALUE]        an option of the embedded reference server (see gearspec-server --help),
+                              e.g. --ref worker-loss=fail
+  --profile FILE              expected deviations of the target (profiles/*.yaml)
+
+selection:
+  --id GLOB                   only scenarios whose id matches (repeatable)
+  --tag TAG                   only scenarios with this tag (repeatable; any of them)
+  --list                      list the selected scenarios and exit
+
+running:
+  -j N                        run N scenarios at once (default 1)
+  --repeat N                  run everything N times
+  --timeout-scale X           multiply every timeout (slow targets), default 1
+  --max-time DURATION         stop starting scenarios after this long (e.g. 10m)
+
+reports:
+  --junit FILE                JUnit XML
+  --json FILE                 every verdict with its transcript
+  --verbose                   transcripts of passing scenarios too
+  --no-color                  plain output (also when NO_COLOR is set or not a terminal)
+)";
+
+struct run_args {
+  std::vector<std::string> paths;
+  std::vector<std::string> targets;
+  std::optional<std::string> spawn;
+  std::vector<std::pair<std::string, std::string>> ref_options;
+  std::optional<std::string> profile;
+  std::vector<std::string> ids;
+  std::vector<std::string> tags;
+  bool list = false;
+  unsigned jobs = 1;
+  unsigned repeat = 1;
+  double timeout_scale = 1.0;
+  std::chrono::milliseconds max_time{0};
+  std::optional<std::string> junit;
+  std::optional<std::string> json;
+  bool verbose = false;
+  bool no_color = false;
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "gearspec run: %s\n(see gearspec run --help)\n", message.c_str());
+  return exit_usage;
+}
+
+unsigned parse_count(const std::string& flag, std::string_view text) {
+  char* end = nullptr;
+  const std::string s(text);
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (*end != '\0' || v < 1 || v > 10000) throw std::invalid_argument(flag + " needs a whole number from 1 to 10000");
+  return static_cast<unsigned>(v);
+}
+
+bool selected(const scenario::scenario& s, const run_args& a) {
+  if (!a.ids.empty() &&
+      std::none_of(a.ids.begin(), a.ids.end(), [&](const std::string& g) { return scenario::glob_match(g, s.id); }))
+    return false;
+  if (!a.tags.empty() && std::none_of(a.tags.begin(), a.tags.end(), [&](const std::string& t) {
+        return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
+      }))
+    return false;
+  return true;
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string_view>& argv) {
+  run_args a;
+  try {
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      const std::string flag(argv[i]);
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argv.size()) throw std::invalid_argument(flag + " needs a value");
+        return std::string(argv[++i]);
+      };
+      if (flag == "--help" || flag == "-h") {
+        std::fputs(run_usage, stdout);
+        return exit_ok;
+      } else if (flag == "--target") {
+        a.targets.push_back(value());
+      } else if (flag == "--spawn") {
+        a.spawn = value();
+      } else if (flag == "--ref") {
+        const auto v = value();
+        const auto eq = v.find('=');
+        a.ref_options.emplace_back(v.substr(0, eq), eq == std::string::npos ? "" : v.substr(eq + 1));
+      } else if (flag == "--profile") {
+        a.profile = value();
+      } else if (flag == "--id") {
+        a.ids.push_back(value());
+      } else if (flag == "--tag") {
+        a.tags.push_back(value());
+      } else if (flag == "--list") {
+        a.list = true;
+      } else if (flag == "-j" || flag == "--jobs") {
+        a.jobs = parse_count(flag, value());
+      } else if (flag.starts_with("-j") && flag.size() > 2) {
+        a.jobs = parse_count("-j", flag.substr(2));
+      } else if (flag == "--repeat") {
+        a.repeat = parse_count(flag, value());
+      } else if (flag == "--timeout-scale") {
+        const auto v = value();
+        char* end = nullptr;
+        a.timeout_scale = std::strtod(v.c_str(), &end);
+        if (*end != '\0' || a.timeout_scale < 0.1 || a.timeout_scale > 100)
+          throw std::invalid_argument("--timeout-scale needs a number from 0.1 to 100");
+      } else if (flag == "--max-time") {
+        a.max_time = scenario::parse_duration(value(), {"--max-time", 0, 0});
+      } else if (flag == "--junit") {
+        a.junit = value();
+      } else if (flag == "--json") {
+        a.json = value();
+      } else if (flag == "--verbose" || flag == "-v") {
+        a.verbose = true;
+      } else if (flag == "--no-color" || flag == "--no-colour") {
+        a.no_color = true;
+      } else if (flag.starts_with("-")) {
+        throw std::invalid_argument("unknown option '" + flag + "'");
+      } else {
+        a.paths.push_back(flag);
+      }
+    }
+  } catch (const std::exception& e) {
+    return usage_error(e.what());
+  }
+  const int target_kinds = (a.targets.empty() ? 0 : 1) + (a.spawn ? 1 : 0);
+  if (target_kinds > 1) return usage_error("give either --target or --spawn, not both");
+  if (!a.ref_options.empty() && target_kinds) return usage_error("--ref applies to the embedded reference server only");
+
+  // Scenarios: every load error is reported (file:line:col), and none is run if any failed.
+  if (a.paths.empty()) {
+    const std::string local = "scenarios";
+    a.paths.push_back(std::filesystem::is_directory(local) ? local : std::string(GEARSPEC_SOURCE_DIR) + "/scenarios");
+  }
+  std::vector<scenario::scenario> all;
+  int load_errors = 0;
+  for (const auto& path : a.paths) {
+    std::vector<std::string> files;
+    try {
+      files = scenario::find_scenario_files(path);
+    } catch (const scenario::scenario_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ++load_errors;
+      continue;
+    }
+    for (const auto& f : files) {
+      try {
+        all.push_back(scenario::load_scenario_file(f));
+      } catch (const scenario::scenario_error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        ++load_errors;
+      }
+    }
+  }
+  std::map<std::string, std::string> seen;
+  for (const auto& s : all) {
+    if (auto [it, fresh] = seen.emplace(s.id, s.file); !fresh) {
+      std::fprintf(stderr, "%s: duplicate scenario id '%s' (also in %s)\n", s.file.c_str(), s.id.c_str(), it->second.c_str());
+      ++load_errors;
+    }
+  }
+  std::optional<scenario::profile> profile;
+  if (a.profile) {
+    try {
+      profile = scenario::load_profile_file(*a.profile);
+      for (const auto& e : profile->entries) {
+        const bool used = std::any_of(all.begin(), all.end(), [&](const auto& s) { return scenario::glob_match(e.pattern, s.id); });
+        if (!used) {
+          std::fprintf(stderr, "%s: profile entry '%s' matches no scenario\n", e.mark.str().c_str(), e.pattern.c_str());
+          ++load_errors;
+        }
+      }
+    } catch (const scenario::scenario_error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ++load_errors;
+    }
+  }
+  if (load_errors) {
+    std::fprintf(stderr, "gearspec run: %d load error%s; nothing was run\n", load_errors, load_errors == 1 ? "" : "s");
+    return exit_usage;
+  }
+  std::vector<scenario::scenario> chosen;
+  for (auto& s : all)
+    if (selected(s, a)) chosen.push_back(std::move(s));
+  if (chosen.empty()) {
+    std::fprintf(stderr, "gearspec run: no scenario matched (searched %zu file(s))\n", all.size());
+    return exit_usage;
+  }
+  if (a.list) {
+    for (const auto& s : chosen) std::printf("%-50s %-6s %s\n", s.id.c_str(), s.level.c_str(), s.title.c_str());
+    std::printf("%zu scenario%s\n", chosen.size(), chosen.size() == 1 ? "" : "s");
+    return exit_ok;
+  }
+
+  std::unique_ptr<engine::target> target;
+  try {
+    if (!a.targets.empty()) {
+      target = std::make_unique<engine::fixed_target>(a.targets);
+    } else if (a.spawn) {
+      target = std::make_unique<engine::spawn_target>(*a.spawn, a.timeout_scale);
+    } else {
+      refsrv::server_config config;
+      for (const auto& [name, v] : a.ref_options)
+        if (auto error = refsrv::apply_server_option(config, name, v); !error.empty())
+          throw std::invalid_argument("--ref: " + error);
+      target = std::make_unique<targets::embedded_target>(config);
+    }
+  } catch (const std::exception& e) {
+    return usage_error(e.what());
+  }
+
+  engine::terminal_style style;
+  style.colour = !a.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
+  style.verbose = a.verbose;
+  std::cout << "gearspec: " << chosen.size() << " scenario" << (chosen.size() == 1 ? "" : "s") << " against "
+            << target->describe() << (profile ? " with profile " + profile->implementation + " " + profile->version : "")
+            << (a.repeat > 1 ? ", " + std::to_string(a.repeat) + " rounds" : "") << "\n";
+  engine::suite_options options;
+  options.run.timeout_scale = a.timeout_scale;
+  options.jobs = a.jobs;
+  options.repeat = a.repeat;
+  options.profile = profile ? &*profile : nullptr;
+  options.global_limit = a.max_time;
+  options.on_result = [&](const engine::scenario_result& r, std::size_t done, std::size_t total) {
+    engine::print_progress_line(std::cout, r, done, total, style);
+    std::cout.flush();
+  };
+  const auto results = engine::run_suite(chosen, *target, options);
+  for (const auto& r : results) engine::print_details(std::cout, r, style);
+  engine::print_summary(std::cout, results, target->describe(), style);
+  int code = engine::count(results).ok() ? exit_ok : exit_failures;
+  if (a.junit && !engine::write_junit(*a.junit, results, target->describe())) {
+    std::fprintf(stderr, "gearspec run: cannot write %s\n", a.junit->c_str());
+    code = exit_usage;
+  }
+  if (a.json && !engine::write_json(*a.json, results, target->describe())) {
+    std::fprintf(stderr, "gearspec run: cannot write %s\n", a.json->c_str());
+    code = exit_usage;
+  }
+  if (engine::count(results).total() == engine::count(results).unsupported) {
+    std::fprintf(stderr, "gearspec run: every selected scenario was unsupported; nothing ran\n");
+    code = exit_usage;
+  }
+  return code;
+}
+
+}  // namespace gearspec::cli

@@ -1,0 +1,253 @@
+#include "harness/engine/target.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace gearspec::engine {
+
+endpoint parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    throw std::invalid_argument("expected HOST:PORT, got '" + text + "'");
+  endpoint e;
+  e.host = text.substr(0, colon);
+  const auto port_text = text.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port <= 0 || port > 65535) throw std::invalid_argument("bad port in '" + text + "'");
+  e.port = static_cast<std::uint16_t>(port);
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+class fixed_instance final : public target_instance {
+ public:
+  explicit fixed_instance(std::map<std::string, endpoint> addresses) : addresses_(std::move(addresses)) {}
+  endpoint address(const std::string& server) const override { return addresses_.at(server); }
+
+ private:
+  std::map<std::string, endpoint> addresses_;
+};
+
+}  // namespace
+
+fixed_target::fixed_target(const std::vector<std::string>& specs) {
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos) {
+      if (default_) throw std::invalid_argument("give one --target HOST:PORT, or NAME=HOST:PORT for each server");
+      default_ = parse_endpoint(spec);
+    } else {
+      named_[spec.substr(0, eq)] = parse_endpoint(spec.substr(eq + 1));
+    }
+  }
+}
+
+std::optional<std::string> fixed_target::unsupported(const std::vector<std::string>& servers) const {
+  std::string missing;
+  for (const auto& s : servers)
+    if (!named_.count(s) && !(default_ && servers.size() == 1)) missing += (missing.empty() ? "" : ", ") + s;
+  if (missing.empty()) return std::nullopt;
+  return "needs server(s) " + missing + ": give --target NAME=HOST:PORT for each";
+}
+
+std::unique_ptr<target_instance> fixed_target::start(const std::vector<std::string>& servers) {
+  if (auto why = unsupported(servers)) throw target_error(*why);
+  std::map<std::string, endpoint> addresses;
+  for (const auto& s : servers) addresses[s] = named_.count(s) ? named_.at(s) : *default_;
+  return std::make_unique<fixed_instance>(std::move(addresses));
+}
+
+std::string fixed_target::describe() const {
+  std::string out;
+  if (default_) out = default_->str();
+  for (const auto& [name, e] : named_) out += (out.empty() ? "" : ", ") + name + "=" + e.str();
+  return "existing server " + out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::uint16_t pick_free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw target_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw target_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_is_listening(std::uint16_t port) {
+  // Columns: sl local_address rem_address st ...; state 0A is LISTEN; the port is hex after ':'.
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      fields >> sl >> local >> remote >> state;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+struct process {
+  pid_t pid = -1;
+  std::string name;
+  std::uint16_t port = 0;
+  std::string log_path;
+  int exit_status = -1;  ///< set once reaped
+};
+
+class spawned_instance final : public target_instance {
+ public:
+  spawned_instance(std::string dir) : dir_(std::move(dir)) {}
+  ~spawned_instance() override {
+    for (auto& p : processes_) stop(p);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  endpoint address(const std::string& server) const override {
+    for (const auto& p : processes_)
+      if (p.name == server) return {"127.0.0.1", p.port};
+    throw target_error("no server named " + server);
+  }
+
+  std::optional<std::string> problem() override {
+    for (auto& p : processes_) {
+      if (reap(p, false)) {
+        std::string how = WIFSIGNALED(p.exit_status) ? "was killed by signal " + std::to_string(WTERMSIG(p.exit_status))
+                                                     : "exited with status " + std::to_string(WEXITSTATUS(p.exit_status));
+        return "server '" + p.name + "' (pid " + std::to_string(p.pid) + ") " + how + " during the scenario";
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::string logs() const override {
+    std::string out;
+    for (const auto& p : processes_) {
+      std::ifstream in(p.log_path);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.size() > 4000) text = "..." + text.substr(text.size() - 4000);
+      if (!text.empty()) out += "--- server '" + p.name + "' output ---\n" + text;
+    }
+    return out;
+  }
+
+  void launch(const std::string& name, const std::string& command_template, double scale) {
+    process p;
+    p.name = name;
+    p.port = pick_free_port();
+    const auto server_dir = dir_ + "/" + name;
+    std::filesystem::create_directories(server_dir);
+    p.log_path = server_dir + ".log";
+    std::string command = command_template;
+    for (std::string::size_type at; (at = command.find("{port}")) != std::string::npos;)
+      command.replace(at, 6, std::to_string(p.port));
+    for (std::string::size_type at; (at = command.find("{dir}")) != std::string::npos;) command.replace(at, 5, server_dir);
+    const std::string shell = "exec " + command;
+    p.pid = ::fork();
+    if (p.pid < 0) throw target_error("fork failed");
+    if (p.pid == 0) {
+      const int log = ::open(p.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int null = ::open("/dev/null", O_RDONLY);
+      if (log >= 0) {
+        ::dup2(log, 1);
+        ::dup2(log, 2);
+      }
+      if (null >= 0) ::dup2(null, 0);
+      ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    processes_.push_back(p);
+    auto& started = processes_.back();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(10000 * scale));
+    while (!port_is_listening(started.port)) {
+      if (reap(started, false))
+        throw target_error("spawned server '" + name + "' exited before listening on port " + std::to_string(started.port) +
+                           " (command: " + command + ")\n" + logs());
+      if (std::chrono::steady_clock::now() > deadline)
+        throw target_error("spawned server '" + name + "' did not listen on port " + std::to_string(started.port) +
+                           " within 10 s (command: " + command + ")\n" + logs());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+ private:
+  static bool reap(process& p, bool block) {
+    if (p.exit_status >= 0) return true;
+    if (p.pid <= 0) return false;
+    int status = 0;
+    const pid_t r = ::waitpid(p.pid, &status, block ? 0 : WNOHANG);
+    if (r == p.pid) {
+      p.exit_status = status;
+      return true;
+    }
+    return false;
+  }
+
+  static void stop(process& p) {
+    if (p.pid <= 0 || reap(p, false)) return;
+    ::kill(p.pid, SIGTERM);  // only the process we started, by PID
+    for (int i = 0; i < 500; ++i) {
+      if (reap(p, false)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(p.pid, SIGKILL);
+    reap(p, true);
+  }
+
+  std::string dir_;
+  std::vector<process> processes_;
+};
+
+}  // namespace
+
+spawn_target::spawn_target(std::string command_template, double timeout_scale)
+    : command_(std::move(command_template)), scale_(timeout_scale) {
+  if (command_.find("{port}") == std::string::npos)
+    throw std::invalid_argument("--spawn command must contain {port}, e.g. '/usr/sbin/gearmand --port {port}'");
+}
+
+std::unique_ptr<target_instance> spawn_target::start(const std::vector<std::string>& servers) {
+  char dir_template[] = "/tmp/gearspec-spawn-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  if (!dir) throw target_error("cannot create a temporary directory");
+  auto instance = std::make_unique<spawned_instance>(dir);
+  for (const auto& name : servers) instance->launch(name, command_, scale_);
+  return instance;
+}
+
+std::string spawn_target::describe() const { return "spawned per scenario: " + command_; }
+
+}  // namespace gearspec::engine

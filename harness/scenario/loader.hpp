@@ -1,0 +1,55 @@
+#pragma once
+// Loads scenarios and profiles from YAML. Every problem is a scenario_error that names the file,
+// line and column; loading never touches the network.
+
+#include <string>
+#include <vector>
+
+#include "harness/scenario/model.hpp"
+
+namespace gearspec::scenario {
+
+/// Loads one scenario file.
+scenario load_scenario_file(const std::string& path);
+
+/// Loads a scenario from YAML text; name is used in error positions.
+scenario load_scenario_string(const std::string& yaml, const std::string& name = "<string>");
+
+/// The *.yaml files under a path (a file gives itself), sorted.
+std::vector<std::string> find_scenario_files(const std::string& path);
+
+/// True for variable names that the engine generates per run (fn, fn2, uniq, key3, run, ...).
+bool is_generated_variable(const std::string& name);
+
+/// Parses "250ms", "2s", "1.5s" or a plain number of milliseconds.
+duration parse_duration(const std::string& text, const source_mark& mark);
+
+/// Expected verdict of one scenario on one implementation.
+struct profile_entry {
+  enum class verdict { expected_fail, unsupported };
+  std::string pattern;  ///< scenario id or glob (*, ?)
+  verdict expect = verdict::expected_fail;
+  std::string reason;
+  std::string evidence;
+  source_mark mark;
+};
+
+/// A profile of known deviations for one implementation and version.
+struct profile {
+  std::string implementation;
+  std::string version;
+  std::string description;
+  std::vector<profile_entry> entries;
+  std::string file;
+
+  /// The entry for a scenario id, if any (first match wins).
+  const profile_entry* find(const std::string& id) const;
+};
+
+profile load_profile_file(const std::string& path);
+profile load_profile_string(const std::string& yaml, const std::string& name = "<string>");
+
+/// Glob match with * and ? (used for ids and profile patterns).
+bool glob_match(const std::string& pattern, const std::string& text);
+
+}  // namespace gearspec::scenario
