@@ -390,6 +390,34 @@ class scenario_parser {
       st.type = step::kind::send_raw;
       st.raw = parse_value(r_, n["send_raw"]);
       parse_chunk(st, n);
+    } else if (n["admin"] || n["wait_until"]) {
+      r_.only_keys(n, {"admin", "wait_until", "response", "lines", "unordered", "contains", "excludes", "line", "timeout"},
+                   "an admin step");
+      if (n["admin"] && n["wait_until"]) r_.fail(n, "use admin or wait_until, not both");
+      st.type = n["admin"] ? step::kind::admin : step::kind::wait_until;
+      const auto line_node = n["admin"] ? n["admin"] : n["wait_until"];
+      st.admin_line = parse_template(r_, line_node, r_.scalar(line_node, "an admin command"));
+      st.timeout = optional_duration(r_, n, "timeout");
+      auto& ans = st.answer;
+      if (n["response"]) ans.response = parse_response_kind(r_, n["response"]);
+      if (n["lines"]) {
+        r_.require_sequence(n["lines"], "lines");
+        ans.lines.emplace();
+        for (const auto& l : n["lines"]) ans.lines->push_back(parse_matcher(r_, l));
+      }
+      if (n["unordered"]) ans.unordered = n["unordered"].as<bool>(false);
+      if (n["contains"]) {
+        r_.require_sequence(n["contains"], "contains");
+        for (const auto& l : n["contains"]) ans.contains.push_back(parse_matcher(r_, l));
+      }
+      if (n["excludes"]) {
+        r_.require_sequence(n["excludes"], "excludes");
+        for (const auto& l : n["excludes"]) ans.excludes.push_back(parse_matcher(r_, l));
+      }
+      if (n["line"]) ans.line = parse_matcher(r_, n["line"]);
+      if (st.type == step::kind::wait_until && !ans.lines && ans.contains.empty() && ans.excludes.empty() && !ans.line &&
+          ans.response == admin_expectation::kind::any)
+        r_.fail(n, "wait_until needs something to wait for (lines, contains, excludes, line or response)");
     } else if (n["expect"] || n["any_of"] || n["unordered"]) {
       r_.only_keys(n, {"expect", "args", "any_of", "unordered", "timeout"}, "an expect step");
       if (!binary) r_.fail(n, "admin actors use admin/wait_until steps, not expect");
@@ -429,34 +457,6 @@ class scenario_parser {
       r_.only_keys(n, {"expect_closed", "timeout"}, "an expect_closed step");
       st.type = step::kind::expect_closed;
       st.timeout = optional_duration(r_, n, "timeout");
-    } else if (n["admin"] || n["wait_until"]) {
-      r_.only_keys(n, {"admin", "wait_until", "response", "lines", "unordered", "contains", "excludes", "line", "timeout"},
-                   "an admin step");
-      if (n["admin"] && n["wait_until"]) r_.fail(n, "use admin or wait_until, not both");
-      st.type = n["admin"] ? step::kind::admin : step::kind::wait_until;
-      const auto line_node = n["admin"] ? n["admin"] : n["wait_until"];
-      st.admin_line = parse_template(r_, line_node, r_.scalar(line_node, "an admin command"));
-      st.timeout = optional_duration(r_, n, "timeout");
-      auto& ans = st.answer;
-      if (n["response"]) ans.response = parse_response_kind(r_, n["response"]);
-      if (n["lines"]) {
-        r_.require_sequence(n["lines"], "lines");
-        ans.lines.emplace();
-        for (const auto& l : n["lines"]) ans.lines->push_back(parse_matcher(r_, l));
-      }
-      if (n["unordered"]) ans.unordered = n["unordered"].as<bool>(false);
-      if (n["contains"]) {
-        r_.require_sequence(n["contains"], "contains");
-        for (const auto& l : n["contains"]) ans.contains.push_back(parse_matcher(r_, l));
-      }
-      if (n["excludes"]) {
-        r_.require_sequence(n["excludes"], "excludes");
-        for (const auto& l : n["excludes"]) ans.excludes.push_back(parse_matcher(r_, l));
-      }
-      if (n["line"]) ans.line = parse_matcher(r_, n["line"]);
-      if (st.type == step::kind::wait_until && !ans.lines && ans.contains.empty() && ans.excludes.empty() && !ans.line &&
-          ans.response == admin_expectation::kind::any)
-        r_.fail(n, "wait_until needs something to wait for (lines, contains, excludes, line or response)");
     } else {
       r_.fail(n, "unknown action: expected one of send, send_raw, expect, any_of, unordered, expect_none, "
                  "expect_closed, admin, wait_until");
