@@ -1,0 +1,133 @@
+"""The `gearspec run` command: exit codes CI can trust, load errors with positions, reports."""
+
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+GEARSPEC = os.environ.get("GEARSPEC", "gearspec")
+SERVER = os.environ.get("GEARSPEC_SERVER", "gearspec-server")
+
+HEAD = """title: t
+requirements: [ECHO-IDENTICAL]
+level: MUST
+description: CLI test scenario
+actors:
+  c: client
+steps:
+"""
+
+PASSING = "id: cli/pass\n" + HEAD + """  - c: {send: ECHO_REQ, args: ["x"]}
+  - c: {expect: ECHO_RES, args: ["x"]}
+"""
+
+FAILING = "id: cli/fail\n" + HEAD + """  - c: {send: ECHO_REQ, args: ["x"]}
+  - c: {expect: ECHO_RES, args: ["y"]}
+"""
+
+
+def run(*args, cwd=None):
+    return subprocess.run([GEARSPEC, "run", "--no-color", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.fixture
+def suite(tmp_path):
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    (d / "pass.yaml").write_text(PASSING)
+    (d / "fail.yaml").write_text(FAILING)
+    return d
+
+
+def test_all_passing_exits_0(suite):
+    r = run(str(suite / "pass.yaml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[1/1] PASS  cli/pass" in r.stdout
+    assert r.stdout.rstrip().endswith("1 passed, 0 failed, 0 skipped")
+
+
+def test_a_failure_exits_1_and_shows_the_mismatch(suite):
+    r = run(str(suite))
+    assert r.returncode == 1
+    assert "FAIL  cli/fail" in r.stdout
+    assert 'expected: ECHO_RES(data="y")' in r.stdout
+    assert 'actual:   ECHO_RES(data=1 byte "x")' in r.stdout
+    assert "-- transcript --" in r.stdout
+    assert "\033[" not in r.stdout  # no colour when not a terminal
+
+
+def test_load_error_exits_2_with_position_and_runs_nothing(suite):
+    (suite / "broken.yaml").write_text("id: cli/broken\n" + HEAD + "  - c: {send: NOT_A_PACKET}\n")
+    r = run(str(suite))
+    assert r.returncode == 2
+    assert "broken.yaml:9:15: unknown packet name 'NOT_A_PACKET'" in r.stderr
+    assert "nothing was run" in r.stderr
+    assert "PASS" not in r.stdout
+
+
+def test_no_matching_scenario_exits_2(suite):
+    r = run(str(suite), "--id", "nothing/*")
+    assert r.returncode == 2
+    assert "no scenario matched" in r.stderr
+
+
+def test_list_and_filters(suite):
+    r = run(str(suite), "--list", "--id", "cli/p*")
+    assert r.returncode == 0
+    assert "cli/pass" in r.stdout and "cli/fail" not in r.stdout
+
+
+def test_usage_errors_exit_2(suite):
+    assert run(str(suite), "--bogus").returncode == 2
+    assert run(str(suite), "-j", "0").returncode == 2
+    assert run(str(suite), "--target", "nohostport").returncode == 2
+    assert run(str(suite), "--ref", "worker-loss=maybe").returncode == 2
+
+
+def test_profile_expected_failure_exits_0(suite, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("implementation: demo\nexpectations:\n"
+                       "  - {id: cli/fail, reason: demo deviation, evidence: this test}\n")
+    r = run(str(suite), "--profile", str(profile))
+    assert r.returncode == 0, r.stdout
+    assert "XFAIL cli/fail" in r.stdout and "demo deviation" in r.stdout
+
+
+def test_stale_profile_entry_is_a_load_error(suite, tmp_path):
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("implementation: demo\nexpectations:\n  - {id: cli/gone, reason: r, evidence: e}\n")
+    r = run(str(suite), "--profile", str(profile))
+    assert r.returncode == 2
+    assert "matches no scenario" in r.stderr
+
+
+def test_junit_and_json_reports(suite, tmp_path):
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
+    r = run(str(suite), "--junit", str(junit), "--json", str(report))
+    assert r.returncode == 1
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "2" and root.get("failures") == "1"
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["cli/fail"].find("failure") is not None
+    assert cases["cli/pass"].find("failure") is None
+    data = json.loads(report.read_text())
+    assert data["summary"] == {"total": 2, "pass": 1, "fail": 1, "expected_fail": 0, "unexpected_pass": 0,
+                               "unsupported": 0, "error": 0, "ok": False}
+    by_id = {x["id"]: x for x in data["results"]}
+    assert by_id["cli/fail"]["verdict"] == "fail"
+    assert by_id["cli/fail"]["mismatch"]["expected"] == 'ECHO_RES(data="y")'
+    assert any(e["dir"] == "<" and "ECHO_RES" in e["text"] for e in by_id["cli/fail"]["transcript"])
+
+
+def test_spawn_target(suite):
+    r = run(str(suite / "pass.yaml"), "--spawn", SERVER + " --quiet --port {port}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "spawned per scenario" in r.stdout
+
+
+def test_parallel_and_repeat(suite):
+    r = run(str(suite / "pass.yaml"), "-j", "2", "--repeat", "3")
+    assert r.returncode == 0
+    assert "3 passed, 0 failed" in r.stdout
