@@ -168,8 +168,14 @@ class scenario_runner {
   std::string variable(const std::string& name, const std::map<std::string, std::string>& local) {
     if (auto it = local.find(name); it != local.end()) return it->second;
     if (auto it = vars_.find(name); it != vars_.end()) return it->second;
-    // Generated placeholders (fn, uniq, key, run): unique per run, so runs can share a server.
-    const auto value = name == "run" ? token_ : name + "-" + token_;
+    // Generated placeholders: fn/uniq/key are unique per run, so runs can share a server; epochN
+    // is the Unix time N seconds after its first use.
+    std::string value = name == "run" ? token_ : name + "-" + token_;
+    if (name.rfind("epoch", 0) == 0) {
+      const long long ahead = name.size() > 5 ? std::stoll(name.substr(5)) : 0;
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+      value = std::to_string(now.count() + ahead);
+    }
     vars_[name] = value;
     return value;
   }
@@ -474,8 +480,11 @@ class scenario_runner {
 
   /// Sends the admin line and reads one whole answer.
   asio::awaitable<std::optional<wire::admin_response>> admin_round_trip(actor_connection& c, const step& st,
-                                                                         const std::string& line, clock::time_point deadline) {
-    record(c.info.name, '>', quote(line));
+                                                                         const std::string& line, clock::time_point deadline,
+                                                                         std::string* previous = nullptr) {
+    // wait_until polls: a repeated identical answer is counted, not recorded again.
+    const bool quiet = previous && !previous->empty();
+    if (!quiet) record(c.info.name, '>', quote(line));
     if (!co_await write(c, st, line + "\n", 0)) co_return std::nullopt;
     const auto shape = wire::admin_response_shape(line);
     while (!failed_) {
@@ -485,7 +494,12 @@ class scenario_runner {
         c.text.erase(0, r.consumed);
         std::string shown;
         for (const auto& l : answer.lines) shown += (shown.empty() ? "" : " | ") + wire::escape_bytes(l, 200);
-        record(c.info.name, '<', answer.type == wire::admin_response::kind::list ? "[" + shown + "] ." : quote(shown));
+        shown = answer.type == wire::admin_response::kind::list ? "[" + shown + "] ." : quote(shown);
+        if (!previous || *previous != shown) {
+          if (quiet) record(c.info.name, '>', quote(line) + " (polling)");
+          record(c.info.name, '<', shown);
+          if (previous) *previous = shown;
+        }
         co_return answer;
       }
       if (r.status == wire::decode_status::error) {
@@ -606,12 +620,18 @@ class scenario_runner {
       for (auto& [k2, v] : local) vars_[k2] = v;
       co_return true;
     }
-    // wait_until: poll, bounded by the timeout (never a bare sleep).
+    // wait_until: poll, bounded by the timeout (never a bare sleep). Each poll may take the usual
+    // admin timeout, so the last answer is judged rather than cut off.
     std::optional<wire::admin_response> last;
     std::string wrong;
+    std::string previous;
+    int polls = 0;
     while (!failed_) {
-      last = co_await admin_round_trip(c, st, line, deadline);
-      if (!last) co_return false;
+      const auto poll_deadline = std::max(deadline, clock::now() + scaled(options_.default_timeout));
+      auto answer = co_await admin_round_trip(c, st, line, poll_deadline, &previous);
+      if (!answer) co_return false;
+      last = std::move(answer);
+      ++polls;
       std::map<std::string, std::string> local;
       wrong = judge(st.answer, *last, local);
       if (wrong.empty()) {
@@ -621,7 +641,9 @@ class scenario_runner {
       if (clock::now() + milliseconds(20) >= deadline) break;
       co_await pause(milliseconds(20));
     }
-    if (!failed_) fail(st.mark, describe(st) + " " + quote(line), wrong, last ? show(*last) : "no answer", "timeout");
+    if (!failed_)
+      fail(st.mark, describe(st) + " " + quote(line), wrong, last ? show(*last) : "no answer",
+           "timeout after " + std::to_string(polls) + " polls");
     co_return false;
   }
 

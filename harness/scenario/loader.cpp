@@ -619,7 +619,7 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
 }  // namespace
 
 bool is_generated_variable(const std::string& name) {
-  static const std::regex generated("(fn|uniq|key)[0-9]*|run");
+  static const std::regex generated("(fn|uniq|key)[0-9]*|run|epoch[0-9]*");
   return std::regex_match(name, generated);
 }
 

@@ -18,7 +18,8 @@ scenario load_scenario_string(const std::string& yaml, const std::string& name =
 /// The *.yaml files under a path (a file gives itself), sorted.
 std::vector<std::string> find_scenario_files(const std::string& path);
 
-/// True for variable names that the engine generates per run (fn, fn2, uniq, key3, run, ...).
+/// True for variable names that the engine generates per run: fn, fn2, uniq, key3, ... (unique
+/// names), run (the run token), epoch, epoch5, ... (Unix time now, or N seconds from now).
 bool is_generated_variable(const std::string& name);
 
 /// Parses "250ms", "2s", "1.5s" or a plain number of milliseconds.
