@@ -40,6 +40,8 @@ void fill_single(std::string_view line, admin_response& out) {
 }  // namespace
 
 admin_request parse_admin_request(std::string_view line) {
+  // A trailing CR belongs to a CRLF ending that the caller left on.
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   admin_request request;
   const auto first_space = line.find(' ');
   request.command = to_lower(line.substr(0, first_space));

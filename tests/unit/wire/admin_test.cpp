@@ -20,6 +20,13 @@ TEST(WireAdminRequest, LeadingSpaceGivesEmptyCommand) {
   EXPECT_EQ((std::vector<std::string>{"status"}), r.args);
 }
 
+TEST(WireAdminRequest, TrailingCarriageReturnIsPartOfTheEnding) {
+  auto r = parse_admin_request("show jobs\r");
+  EXPECT_EQ("show", r.command);
+  EXPECT_EQ((std::vector<std::string>{"jobs"}), r.args);
+  EXPECT_EQ(admin_shape::list, admin_response_shape("status\r"));
+}
+
 TEST(WireAdminRequest, BareCommand) {
   auto r = parse_admin_request("version");
   EXPECT_EQ("version", r.command);
