@@ -396,7 +396,7 @@ class scenario_parser {
       if (n["admin"] && n["wait_until"]) r_.fail(n, "use admin or wait_until, not both");
       st.type = n["admin"] ? step::kind::admin : step::kind::wait_until;
       const auto line_node = n["admin"] ? n["admin"] : n["wait_until"];
-      st.admin_line = parse_template(r_, line_node, r_.scalar(line_node, "an admin command"));
+      st.admin_line = parse_value(r_, line_node);
       st.timeout = optional_duration(r_, n, "timeout");
       auto& ans = st.answer;
       if (n["response"]) ans.response = parse_response_kind(r_, n["response"]);
