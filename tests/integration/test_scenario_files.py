@@ -27,3 +27,64 @@ def test_schema_rejects_an_unknown_key():
     doc["bogus"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, SCHEMA)
+
+
+def _all_scenarios():
+    return [yaml.safe_load(p.read_text()) for p in FILES]
+
+
+def _walk_steps(steps):
+    for step in steps:
+        (key, value), = step.items()
+        if key == "parallel":
+            for branch in value:
+                yield from _walk_steps(branch if isinstance(branch, list) else [branch])
+        elif key != "sleep":
+            yield value
+
+
+REQUEST_TYPES = ["CAN_DO", "CANT_DO", "RESET_ABILITIES", "PRE_SLEEP", "SUBMIT_JOB", "GRAB_JOB", "WORK_STATUS",
+                 "WORK_COMPLETE", "WORK_FAIL", "GET_STATUS", "ECHO_REQ", "SUBMIT_JOB_BG", "SUBMIT_JOB_HIGH",
+                 "SET_CLIENT_ID", "CAN_DO_TIMEOUT", "ALL_YOURS", "WORK_EXCEPTION", "OPTION_REQ", "WORK_DATA",
+                 "WORK_WARNING", "GRAB_JOB_UNIQ", "SUBMIT_JOB_HIGH_BG", "SUBMIT_JOB_LOW", "SUBMIT_JOB_LOW_BG",
+                 "SUBMIT_JOB_SCHED", "SUBMIT_JOB_EPOCH", "SUBMIT_REDUCE_JOB", "SUBMIT_REDUCE_JOB_BACKGROUND",
+                 "GRAB_JOB_ALL", "GET_STATUS_UNIQUE"]
+ADMIN_COMMANDS = ["workers", "status", "prioritystatus", "maxqueue", "version", "getpid", "verbose", "show jobs",
+                  "show unique jobs", "cancel job", "create function", "drop function", "shutdown"]
+
+
+def test_every_request_type_is_sent_by_some_scenario():
+    sent = set()
+    for doc in _all_scenarios():
+        for action in _walk_steps(doc["steps"]):
+            if isinstance(action, str):
+                sent.add(action)
+            elif "send" in action:
+                sent.add(action["send"])
+    assert [t for t in REQUEST_TYPES if t not in sent] == []
+
+
+def test_every_admin_command_is_used_by_some_scenario():
+    used = []
+    for doc in _all_scenarios():
+        for action in _walk_steps(doc["steps"]):
+            if isinstance(action, dict):
+                for key in ("admin", "wait_until"):
+                    if isinstance(action.get(key), str):
+                        used.append(action[key].lower())
+    assert [c for c in ADMIN_COMMANDS if not any(u.startswith(c) for u in used)] == []
+
+
+def test_requirements_are_all_covered_and_all_known():
+    import re
+    catalog = set(re.findall(r"^\| ([A-Z][A-Z0-9-]+) \| (?:MUST|SHOULD|IMPL) \|",
+                             (ROOT / "docs" / "requirements.md").read_text(), re.M))
+    cited = {r for doc in _all_scenarios() for r in doc["requirements"]}
+    assert sorted(cited - catalog) == [], "scenarios cite IDs missing from docs/requirements.md"
+    assert sorted(catalog - cited) == [], "requirements without a scenario"
+
+
+def test_at_least_150_scenarios_with_unique_ids():
+    ids = [doc["id"] for doc in _all_scenarios()]
+    assert len(ids) >= 150
+    assert len(ids) == len(set(ids))
