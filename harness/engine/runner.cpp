@@ -105,9 +105,9 @@ class scenario_runner {
     return milliseconds(static_cast<long long>(static_cast<double>(d.count()) * options_.timeout_scale));
   }
 
-  void record(const std::string& actor, char direction, std::string text) {
+  void record(const std::string& actor, char direction, std::string text, std::optional<wire::packet> p = std::nullopt) {
     const double at = std::chrono::duration<double, std::milli>(clock::now() - start_).count();
-    transcript_.push_back({at, actor, direction, std::move(text)});
+    transcript_.push_back({at, actor, direction, std::move(text), std::move(p)});
   }
 
   void fail(const scenario::source_mark& mark, const std::string& step, std::string expected, std::string actual,
@@ -216,7 +216,7 @@ class scenario_runner {
             break;
           }
           auto p = wire::packet::from(f.packet);
-          record(c.info.name, '<', wire::to_string(p));
+          record(c.info.name, '<', wire::to_string(p), p);
           c.inbox.push_back(std::move(p));
         }
         c.pending.erase(0, used);
@@ -724,8 +724,10 @@ class scenario_runner {
         wire::decoder d(st.request_magic ? wire::packet_magic::request : wire::packet_magic::response, {}, false);
         wire::frame f;
         const auto r = d.decode(bytes, f);
-        record(c.info.name, '>', r.status == wire::decode_status::complete ? wire::to_string(f.packet, {64, !st.request_magic})
-                                                                         : std::string(wire::name(st.cmd)) + " (malformed)");
+        if (r.status == wire::decode_status::complete)
+          record(c.info.name, '>', wire::to_string(f.packet, {64, !st.request_magic}), wire::packet::from(f.packet));
+        else
+          record(c.info.name, '>', std::string(wire::name(st.cmd)) + " (malformed)");
         co_return co_await write(c, st, bytes, st.chunk);
       }
       case step::kind::send_raw: {

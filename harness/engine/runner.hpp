@@ -11,6 +11,7 @@
 
 #include "harness/engine/target.hpp"
 #include "harness/scenario/model.hpp"
+#include "harness/wire/packet.hpp"
 
 namespace gearspec::engine {
 
@@ -20,6 +21,7 @@ struct transcript_entry {
   std::string actor;   ///< actor name, or "" for scenario-level events
   char direction = '*';  ///< '>' sent, '<' received, '*' event
   std::string text;    ///< the packet as printed by the codec, an admin line, or an event
+  std::optional<wire::packet> packet;  ///< the packet itself, for '>' and '<' packet lines
 };
 
 /// The first thing that did not go as the scenario said.

@@ -1,0 +1,93 @@
+"""pytest plugin for gearspec: fixtures for scripted checks, and YAML scenarios as pytest items.
+
+Enable it with ``-p gearspec.pytest_plugin`` (or ``pytest_plugins = ["gearspec.pytest_plugin"]``
+in a conftest.py). Options:
+
+  --gearspec-target HOST:PORT   run against an existing server instead of the embedded one
+  --gearspec-spawn 'CMD {port}' for YAML items: a fresh server per scenario
+  --gearspec-profile FILE       for YAML items: the implementation's expected deviations
+  --gearspec-yaml               collect *.yaml scenario files given on the command line as tests
+
+Fixtures: ``gearspec_server`` gives an address (host, port): a fresh embedded reference server per
+test, or the --gearspec-target.
+"""
+
+import pytest
+
+import gearspec
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gearspec")
+    group.addoption("--gearspec-target", default=None, help="HOST:PORT of the Gearman server under test")
+    group.addoption("--gearspec-spawn", default=None, help="command that starts a server on {port}")
+    group.addoption("--gearspec-profile", default=None, help="profile of expected deviations")
+    group.addoption("--gearspec-yaml", action="store_true", help="collect *.yaml scenarios as tests")
+
+
+@pytest.fixture
+def gearspec_server(request):
+    """(host, port) of the server under test."""
+    target = request.config.getoption("--gearspec-target")
+    if target:
+        host, _, port = target.rpartition(":")
+        yield (host, int(port))
+        return
+    with gearspec.ReferenceServer() as server:
+        yield server.address
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix in (".yaml", ".yml") and parent.config.getoption("--gearspec-yaml"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        try:
+            scenario = gearspec.load_scenario(self.path)
+        except gearspec.ScenarioError as e:
+            raise self.CollectError(str(e))
+        yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
+
+
+class ScenarioFailure(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario, **kwargs):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        for tag in scenario.tags:
+            self.add_marker(tag.replace("-", "_"))
+
+    def runtest(self):
+        config = self.config
+        result = gearspec.run(scenarios=[self.scenario], target=config.getoption("--gearspec-target"),
+                              spawn=config.getoption("--gearspec-spawn") or "",
+                              profile=config.getoption("--gearspec-profile"))[0]
+        if result.verdict == "pass":
+            return
+        if result.verdict == "expected-fail":
+            pytest.xfail(result.reason)
+        if result.verdict == "unsupported":
+            pytest.skip(result.reason)
+        raise ScenarioFailure(result.details())
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, "scenario %s" % self.scenario.id
+
+
+def pytest_configure(config):
+    # Scenario tags become markers; register the ones the suite uses so -m works without warnings.
+    for tag in ("attach", "seed", "background", "priority", "sleep", "worker", "client", "admin", "status",
+                "options", "malformed", "submit", "impl", "errors", "multi_server", "work_data", "exceptions",
+                "echo", "binary", "large", "framing", "timeout", "epoch", "reduce", "maxqueue"):
+        config.addinivalue_line("markers", "%s: gearspec scenario tag" % tag)
