@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build g++ clang libclang-rt-14-dev
   libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev pybind11-dev python3-dev
-  python3-pytest python3-yaml python3-jsonschema libsqlite3-dev iproute2 procps
+  python3-pytest python3-yaml python3-jsonschema python3-venv python3-pip python3-setuptools python3-wheel
+  libsqlite3-dev iproute2 procps
   # Real Gearman servers and clients, used as external targets and interop peers.
   gearman-job-server gearman-server gearman-tools libgearman-client-perl
 )

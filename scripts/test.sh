@@ -26,5 +26,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== fuzz smoke (bounded)"
 (cd build/fuzz && ctest -L fuzz --output-on-failure --timeout 900)
 
+echo "== python package: pip install from the source tree, offline"
+bindings/python/tests/pip_install_test.sh "$root"
+
 echo "== tests"
 (cd build/asan && ctest -j "$jobs" --output-on-failure --timeout 600)
