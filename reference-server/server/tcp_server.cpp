@@ -18,7 +18,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
 
   conn_id id() const noexcept { return id_; }
 
-  /// Queues bytes; the writer picks them up on its next turn.
+  /// Queues bytes. They are written when the server flushes after the current event (all that
+  /// one event produced goes out in one write), or by the writer if the socket is full.
   void deliver(std::string_view bytes) {
     if (closed_) return;
     pending_.append(bytes);
@@ -26,6 +27,27 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       server_.log("connection " + std::to_string(id_) + ": peer is not reading; closing");
       close();
       return;
+    }
+    if (!dirty_) {
+      dirty_ = true;
+      server_.dirty_.push_back(shared_from_this());
+    }
+  }
+
+  /// Writes what is queued without waiting: most replies fit the socket buffer, so this saves a
+  /// hop through the writer coroutine. Whatever does not fit is left to the writer.
+  void flush_now() {
+    dirty_ = false;
+    if (closed_ || pending_.empty()) return;
+    if (!writer_busy_) {
+      net::error_code ec;
+      const auto n = socket_.write_some(asio::buffer(pending_), ec);
+      if (!ec) pending_.erase(0, n);
+      else if (ec != asio::error::would_block && ec != asio::error::try_again) {
+        close();
+        return;
+      }
+      if (pending_.empty()) return;
     }
     wake_.cancel();
   }
@@ -84,7 +106,9 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       sending.clear();
       sending.swap(pending_);
       net::error_code ec;
+      writer_busy_ = true;
       co_await asio::async_write(socket_, asio::buffer(sending), asio::redirect_error(asio::use_awaitable, ec));
+      writer_busy_ = false;
       if (ec) break;
     }
     close();
@@ -96,6 +120,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
   asio::steady_timer wake_;
   conn_id id_;
   std::string pending_;
+  bool dirty_ = false;        ///< listed in server_.dirty_
+  bool writer_busy_ = false;  ///< an async_write is in flight: direct writes would interleave
   bool closing_ = false;
   bool closed_ = false;
 };
@@ -168,6 +194,7 @@ asio::awaitable<void> tcp_server::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    socket.non_blocking(true, ec);  // flush_now() writes without waiting
     std::string peer = "?";
     if (auto remote = socket.remote_endpoint(ec); !ec) peer = remote.address().to_string();
     const conn_id id = next_conn_++;
@@ -218,7 +245,15 @@ asio::awaitable<void> tcp_server::timer_loop() {
   }
 }
 
+void tcp_server::flush_dirty() {
+  // A session may be listed while closing; flush_now() checks.
+  auto dirty = std::move(dirty_);
+  dirty_.clear();
+  for (auto& s : dirty) s->flush_now();
+}
+
 void tcp_server::after_event() {
+  flush_dirty();
   if (stopped_) return;
   if (graceful_ && core_->job_count() == 0) {
     stop();

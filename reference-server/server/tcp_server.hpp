@@ -62,6 +62,7 @@ class tcp_server final : private output_sink {
   net::asio::awaitable<void> accept_loop();
   net::asio::awaitable<void> timer_loop();
   void after_event();
+  void flush_dirty();
   void log(const std::string& line) const;
 
   net::asio::io_context& io_;
@@ -70,6 +71,7 @@ class tcp_server final : private output_sink {
   net::tcp::acceptor acceptor_;
   net::asio::steady_timer core_timer_;
   std::unordered_map<conn_id, std::shared_ptr<session>> sessions_;
+  std::vector<std::shared_ptr<session>> dirty_;  ///< sessions with output queued by the current event
   conn_id next_conn_ = 1;
   std::uint16_t port_ = 0;
   bool stopping_ = false;  ///< no longer accepting
