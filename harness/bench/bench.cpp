@@ -540,7 +540,8 @@ int main(int argc, char** argv) {
     print_row(best.back());
   }
   if (best.size() > 1) {
-    std::printf("\nratios against %s:\n", best[0].name.c_str());
+    std::printf("\nratios against %s (its throughput / theirs; their p99 / its p99; above 1 = %s ahead):\n",
+                best[0].name.c_str(), best[0].name.c_str());
     for (std::size_t i = 1; i < best.size(); ++i)
       std::printf("  %-26s throughput x%.2f   p99 x%.2f\n", best[i].name.c_str(),
                   best[i].jobs_per_s > 0 ? best[0].jobs_per_s / best[i].jobs_per_s : 0,

@@ -71,20 +71,29 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
 
   asio::awaitable<void> reader() {
     auto self = shared_from_this();
-    std::string buffer;
-    std::size_t used = 0;
-    constexpr std::size_t chunk = 64 * 1024;
+    // Wait for readability, then read into the server's one scratch buffer (single-threaded, used
+    // only within this handler): an idle connection holds no read buffer at all. Only bytes of an
+    // incomplete packet are kept per connection.
+    std::string leftover;
     while (!closed_) {
-      if (buffer.size() - used < chunk) buffer.resize(used + chunk);
       net::error_code ec;
-      const auto n = co_await socket_.async_read_some(asio::buffer(buffer.data() + used, buffer.size() - used),
-                                                       asio::redirect_error(asio::use_awaitable, ec));
+      co_await socket_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || closed_) break;
+      auto& scratch = server_.read_buffer_;
+      const auto n = socket_.read_some(asio::buffer(scratch), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec) break;  // eof, reset or closed by us: all end the connection the same way
-      used += n;
-      const auto result = server_.core_->receive(id_, std::string_view(buffer.data(), used), clock::now());
-      if (result.consumed > 0) {
-        buffer.erase(0, result.consumed);
-        used -= result.consumed;
+      std::string_view input(scratch.data(), n);
+      if (!leftover.empty()) {
+        leftover.append(input);
+        input = leftover;
+      }
+      const auto result = server_.core_->receive(id_, input, clock::now());
+      if (leftover.empty()) {
+        if (result.consumed < n) leftover.assign(scratch.data() + result.consumed, n - result.consumed);
+      } else {
+        leftover.erase(0, result.consumed);
+        if (leftover.empty() && leftover.capacity() > scratch.size()) std::string().swap(leftover);
       }
       server_.after_event();
       if (result.close) break;

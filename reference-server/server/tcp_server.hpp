@@ -72,6 +72,7 @@ class tcp_server final : private output_sink {
   net::asio::steady_timer core_timer_;
   std::unordered_map<conn_id, std::shared_ptr<session>> sessions_;
   std::vector<std::shared_ptr<session>> dirty_;  ///< sessions with output queued by the current event
+  std::string read_buffer_ = std::string(64 * 1024, '\0');  ///< shared by all readers (one thread)
   conn_id next_conn_ = 1;
   std::uint16_t port_ = 0;
   bool stopping_ = false;  ///< no longer accepting
