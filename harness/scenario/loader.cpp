@@ -616,6 +616,22 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
   return s;
 }
 
+/// Parses YAML text, turning syntax errors into positioned scenario errors.
+YAML::Node parse_yaml(const std::string& yaml, const std::string& name) {
+  try {
+    return YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw scenario_error({name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+  }
+}
+
+/// The whole content of a file, or a scenario error naming it.
+std::string read_text(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw scenario_error({path, 0, 0}, what);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 }  // namespace
 
 bool is_generated_variable(const std::string& name) {
@@ -643,12 +659,7 @@ duration parse_duration(const std::string& text, const source_mark& mark) {
 
 scenario load_scenario_string(const std::string& yaml, const std::string& name) {
   reader r(name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    throw scenario_error({name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = parse_yaml(yaml, name);
   try {
     return parse_scenario(root, r);
   } catch (const YAML::Exception& e) {
@@ -657,10 +668,7 @@ scenario load_scenario_string(const std::string& yaml, const std::string& name) 
 }
 
 scenario load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw scenario_error({path, 0, 0}, "cannot read file");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return load_scenario_string(text, path);
+  return load_scenario_string(read_text(path, "cannot read file"), path);
 }
 
 std::vector<std::string> find_scenario_files(const std::string& path) {
@@ -705,12 +713,7 @@ const profile_entry* profile::find(const std::string& id) const {
 
 profile load_profile_string(const std::string& yaml, const std::string& name) {
   reader r(name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    throw scenario_error({name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = parse_yaml(yaml, name);
   if (!root || !root.IsMap()) throw scenario_error({name, 1, 1}, "a profile must be a mapping");
   r.only_keys(root, {"implementation", "version", "description", "expectations"}, "a profile");
   profile p;
@@ -746,10 +749,7 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
 }
 
 profile load_profile_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw scenario_error({path, 0, 0}, "cannot read profile");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return load_profile_string(text, path);
+  return load_profile_string(read_text(path, "cannot read profile"), path);
 }
 
 }  // namespace gearspec::scenario

@@ -342,7 +342,7 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
     c.listening.insert(&j);
   }
   ++fn.total;
-  if (!key.empty()) by_unique_[key] = &j;
+  if (!key.empty()) j.unique_key = &by_unique_.emplace(key, &j).first->first;
   jobs_.emplace(j.handle, std::move(owned));
   send(c.id, command::job_created, {j.handle});
 
@@ -608,11 +608,7 @@ void job_server::finish(job& j) {
   --j.fn->total;
   for (conn_id client : j.clients)
     if (auto it = connections_.find(client); it != connections_.end()) it->second->listening.erase(&j);
-  const auto key = unique_key(*j.fn, j.unique, j.data);
-  if (!key.empty()) {
-    auto it = by_unique_.find(key);
-    if (it != by_unique_.end() && it->second == &j) by_unique_.erase(it);
-  }
+  if (j.unique_key) by_unique_.erase(by_unique_.find(*j.unique_key));  // the job owns its entry
   jobs_.erase(j.handle);  // destroys j
 }
 

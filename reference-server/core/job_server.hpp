@@ -121,6 +121,8 @@ class job_server {
     std::string handle;
     function* fn = nullptr;
     std::string unique;  ///< as submitted ("-" is kept)
+    /// The job's key in by_unique_ (node keys keep their address), or null if it has none.
+    const std::string* unique_key = nullptr;
     std::string data;
     std::string reducer;
     std::string aggregator;
