@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "harness/wire/encoder.hpp"
 #include "harness/wire/printer.hpp"
 #include "reference-server/server/tcp_server.hpp"
 #include "tests/support/bytes.hpp"
