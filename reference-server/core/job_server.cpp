@@ -36,17 +36,27 @@ struct submit_shape {
 
 submit_shape shape_of(command cmd) {
   switch (cmd) {
-    case command::submit_job: return {priority::normal, false, false, false};
-    case command::submit_job_bg: return {priority::normal, true, false, false};
-    case command::submit_job_high: return {priority::high, false, false, false};
-    case command::submit_job_high_bg: return {priority::high, true, false, false};
-    case command::submit_job_low: return {priority::low, false, false, false};
-    case command::submit_job_low_bg: return {priority::low, true, false, false};
+    case command::submit_job:
+      return {priority::normal, false, false, false};
+    case command::submit_job_bg:
+      return {priority::normal, true, false, false};
+    case command::submit_job_high:
+      return {priority::high, false, false, false};
+    case command::submit_job_high_bg:
+      return {priority::high, true, false, false};
+    case command::submit_job_low:
+      return {priority::low, false, false, false};
+    case command::submit_job_low_bg:
+      return {priority::low, true, false, false};
     // SUBMIT_JOB_EPOCH: a background NORMAL job not runnable before EPOCH (protocol.md §3.12).
-    case command::submit_job_epoch: return {priority::normal, true, true, false};
-    case command::submit_reduce_job: return {priority::normal, false, false, true};
-    case command::submit_reduce_job_background: return {priority::normal, true, false, true};
-    default: return {};
+    case command::submit_job_epoch:
+      return {priority::normal, true, true, false};
+    case command::submit_reduce_job:
+      return {priority::normal, false, false, true};
+    case command::submit_reduce_job_background:
+      return {priority::normal, true, false, true};
+    default:
+      return {};
   }
 }
 
@@ -81,10 +91,12 @@ void job_server::job_list::unlink(job* j) {
 // ---------------------------------------------------------------------------------------------
 // Construction and connections.
 
-job_server::job_server(core_options options, output_sink& sink) : options_(std::move(options)), sink_(sink) {
+job_server::job_server(core_options options, output_sink& sink)
+    : options_(std::move(options)), sink_(sink) {
   if (!options_.unix_time_ms) {
     options_.unix_time_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
           .count();
     };
   }
@@ -115,7 +127,8 @@ void job_server::on_disconnect(conn_id conn, time_point now) {
   connections_.erase(it);
 }
 
-job_server::receive_result job_server::receive(conn_id conn, std::string_view bytes, time_point now) {
+job_server::receive_result job_server::receive(conn_id conn, std::string_view bytes,
+                                               time_point now) {
   receive_result result;
   while (result.consumed < bytes.size()) {
     wire::frame f;
@@ -255,7 +268,8 @@ void job_server::on_packet(conn_id conn, const wire::packet_view& p, time_point 
   }
 }
 
-std::string job_server::unique_key(const function& fn, std::string_view unique, std::string_view data) const {
+std::string job_server::unique_key(const function& fn, std::string_view unique,
+                                   std::string_view data) const {
   // Keys are per function (protocol.md §3.1). An empty unique never coalesces; "-" means "the data
   // is the key", in its own namespace so a literal unique equal to that data stays separate (C).
   if (unique.empty()) return {};
@@ -299,7 +313,13 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
     if (auto found = by_unique_.find(key); found != by_unique_.end()) {
       job& j = *found->second;
       if (shape.background) {
-        j.keep_alive = true;  // a background submitter keeps it alive (C gets this wrong: B1)
+        // A background submitter keeps it alive (C gets this wrong: B1), and it was promised a
+        // queued job: a persistent queue must keep it from now on.
+        if (!j.stored && store_ && !store_job(j)) {
+          send_error(c.id, "QUEUE_ERROR", "Could not store the job");
+          return;
+        }
+        j.keep_alive = true;
       } else if (c.listening.insert(&j).second) {
         j.clients.push_back(c.id);
       }
@@ -337,6 +357,14 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
   }
   j.prio = shape.prio;
   j.keep_alive = shape.background;
+  if (shape.epoch) j.epoch = epoch;
+  // Background jobs go to the persistent queue before JOB_CREATED (the I/O layer commits the
+  // store before it writes this event's replies).
+  if (shape.background && store_ && !store_job(j)) {
+    --next_handle_;
+    send_error(c.id, "QUEUE_ERROR", "Could not store the job");
+    return;
+  }
   if (!shape.background) {
     j.clients.push_back(c.id);
     c.listening.insert(&j);
@@ -345,15 +373,69 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
   if (!key.empty()) j.unique_key = &by_unique_.emplace(key, &j).first->first;
   jobs_.emplace(j.handle, std::move(owned));
   send(c.id, command::job_created, {j.handle});
+  start_job(j, now, true);
+}
 
-  if (shape.epoch) {
-    const auto delay_ms = epoch * 1000 - options_.unix_time_ms();
+void job_server::start_job(job& j, time_point now, bool wake) {
+  if (j.epoch) {
+    const auto delay_ms = j.epoch * 1000 - options_.unix_time_ms();
     if (delay_ms > 0) {
       arm_timer(j, now + std::chrono::milliseconds(delay_ms), timer_entry::kind::epoch_due);
       return;
     }
   }
-  enqueue(j, true);
+  enqueue(j, wake);
+}
+
+bool job_server::store_job(job& j) {
+  stored_job record;
+  record.handle = j.handle;
+  record.function = j.fn->name;
+  record.unique = j.unique;
+  record.data = j.data;
+  record.prio = j.prio;
+  record.epoch = j.epoch;
+  record.has_reducer = j.has_reducer;
+  record.reducer = j.reducer;
+  record.aggregator = j.aggregator;
+  j.stored = store_->add(record);
+  return j.stored;
+}
+
+bool job_server::restore(const stored_job& stored, time_point now) {
+  if (jobs_.count(stored.handle)) return false;
+  auto owned = std::make_unique<job>();
+  job& j = *owned;
+  // Keep the handle; new handles continue after the highest restored number of our own prefix.
+  j.handle = stored.handle;
+  j.number = next_handle_;
+  if (std::string_view(j.handle).substr(0, options_.handle_prefix.size()) ==
+      options_.handle_prefix) {
+    if (auto n = parse_int(std::string_view(j.handle).substr(options_.handle_prefix.size()));
+        n && *n > 0) {
+      j.number = static_cast<std::uint64_t>(*n);
+      next_handle_ = std::max(next_handle_, j.number + 1);
+    }
+  }
+  function& fn = function_named(stored.function);
+  j.fn = &fn;
+  j.unique = stored.unique;
+  j.data = stored.data;
+  j.prio = stored.prio;
+  j.epoch = stored.epoch;
+  j.has_reducer = stored.has_reducer;
+  j.reducer = stored.reducer;
+  j.aggregator = stored.aggregator;
+  j.keep_alive = true;
+  j.stored = true;
+  ++fn.total;
+  if (const auto key = unique_key(fn, j.unique, j.data); !key.empty()) {
+    auto [entry, fresh] = by_unique_.emplace(key, &j);
+    if (fresh) j.unique_key = &entry->first;  // a duplicate key stays runnable, just not attachable
+  }
+  jobs_.emplace(j.handle, std::move(owned));
+  start_job(j, now, false);
+  return true;
 }
 
 void job_server::handle_grab(connection& c, command how, time_point now) {
@@ -386,7 +468,8 @@ void job_server::handle_work_update(connection& c, const wire::packet_view& p) {
   if (!j) {
     // C gearmand's texts (protocol.md §3.13).
     send_error(c.id, "JOB_NOT_FOUND",
-               p.cmd == command::work_status ? "Job given in work result not found" : "Job does not exist on server");
+               p.cmd == command::work_status ? "Job given in work result not found"
+                                             : "Job does not exist on server");
     return;
   }
   if (p.cmd == command::work_status) {
@@ -402,8 +485,9 @@ void job_server::handle_work_end(connection& c, const wire::packet_view& p) {
   job* j = held_job(c, p.arg(0));
   if (!j) {
     send_error(c.id, "JOB_NOT_FOUND",
-               p.cmd == command::work_exception ? "An exception was received for a job that does not exist"
-                                                 : "Job given in work result not found");
+               p.cmd == command::work_exception
+                   ? "An exception was received for a job that does not exist"
+                   : "Job given in work result not found");
     return;
   }
   if (p.cmd == command::work_complete) {
@@ -431,7 +515,8 @@ void job_server::handle_get_status(connection& c, const wire::packet_view& p) {
     send(c.id, command::status_res, {p.arg(0), "0", "0", "0", "0"});
     return;
   }
-  send(c.id, command::status_res, {p.arg(0), "1", j->worker ? "1" : "0", j->numerator, j->denominator});
+  send(c.id, command::status_res,
+       {p.arg(0), "1", j->worker ? "1" : "0", j->numerator, j->denominator});
 }
 
 void job_server::handle_get_status_unique(connection& c, const wire::packet_view& p) {
@@ -596,7 +681,8 @@ void job_server::assign(job& j, connection& worker, time_point now) {
 
 void job_server::unassign(job& j) {
   if (!j.worker) return;
-  if (auto it = connections_.find(j.worker); it != connections_.end()) erase_value(it->second->held, &j);
+  if (auto it = connections_.find(j.worker); it != connections_.end())
+    erase_value(it->second->held, &j);
   --j.fn->running;
   j.worker = 0;
 }
@@ -607,8 +693,10 @@ void job_server::finish(job& j) {
   unassign(j);
   --j.fn->total;
   for (conn_id client : j.clients)
-    if (auto it = connections_.find(client); it != connections_.end()) it->second->listening.erase(&j);
+    if (auto it = connections_.find(client); it != connections_.end())
+      it->second->listening.erase(&j);
   if (j.unique_key) by_unique_.erase(by_unique_.find(*j.unique_key));  // the job owns its entry
+  if (j.stored) store_->remove(j.handle);
   jobs_.erase(j.handle);  // destroys j
 }
 
@@ -620,8 +708,9 @@ void job_server::fail_job(job& j) {
 void job_server::release_job(job& j, release_reason why, time_point) {
   unassign(j);
   cancel_timer(j);
-  const bool fail = (why == release_reason::disconnect && options_.worker_loss == worker_loss_policy::fail) ||
-                    (why == release_reason::timeout && options_.can_do_timeout == timeout_policy::fail);
+  const bool fail =
+      (why == release_reason::disconnect && options_.worker_loss == worker_loss_policy::fail) ||
+      (why == release_reason::timeout && options_.can_do_timeout == timeout_policy::fail);
   if (fail) {
     fail_job(j);
     return;
@@ -683,8 +772,8 @@ void job_server::on_timer(time_point now) {
 
 void job_server::send(conn_id conn, command cmd, std::initializer_list<std::string_view> args) {
   scratch_.clear();
-  wire::encode(wire::packet_magic::response, cmd, std::span<const std::string_view>(args.begin(), args.size()),
-               scratch_);
+  wire::encode(wire::packet_magic::response, cmd,
+               std::span<const std::string_view>(args.begin(), args.size()), scratch_);
   sink_.write(conn, scratch_);
 }
 
@@ -692,13 +781,16 @@ void job_server::send_error(conn_id conn, std::string_view code, std::string_vie
   send(conn, command::error, {code, text});
 }
 
-void job_server::send_text(conn_id conn, std::string_view text) { sink_.write(conn, text); }
+void job_server::send_text(conn_id conn, std::string_view text) {
+  sink_.write(conn, text);
+}
 
-void job_server::broadcast(const job& j, command cmd, std::initializer_list<std::string_view> args) {
+void job_server::broadcast(const job& j, command cmd,
+                           std::initializer_list<std::string_view> args) {
   if (j.clients.empty()) return;
   scratch_.clear();
-  wire::encode(wire::packet_magic::response, cmd, std::span<const std::string_view>(args.begin(), args.size()),
-               scratch_);
+  wire::encode(wire::packet_magic::response, cmd,
+               std::span<const std::string_view>(args.begin(), args.size()), scratch_);
   for (conn_id client : j.clients) sink_.write(client, scratch_);
 }
 

@@ -17,6 +17,7 @@
 
 #include "harness/wire/decoder.hpp"
 #include "harness/wire/packet.hpp"
+#include "reference-server/core/job_store.hpp"
 #include "reference-server/core/options.hpp"
 
 namespace gearspec::refsrv {
@@ -37,9 +38,6 @@ class output_sink {
   /// The admin "shutdown" command was accepted.
   virtual void shutdown_requested(bool graceful) = 0;
 };
-
-/// Job priority; the numeric order is the assignment order.
-enum class priority : std::uint8_t { high = 0, normal = 1, low = 2 };
 
 /// Counters an admin "status" line shows, for tests and the I/O layer.
 struct function_counts {
@@ -80,8 +78,17 @@ class job_server {
   /// Runs every timer due at or before now.
   void on_timer(time_point now);
 
+  /** Background jobs are recorded in store from now on (null = none). Call restore() for the
+      store's jobs first. The store must outlive the core. */
+  void set_store(job_store* store) noexcept { store_ = store; }
+  /** Recreates a stored background job (server start), keeping its handle and unique key; jobs
+      come in their original order. Returns false (and ignores it) if the handle already exists. */
+  bool restore(const stored_job& stored, time_point now);
+
   /// Limits for the decoder used by receive().
-  void set_decoder_limits(wire::decoder_limits limits) { decoder_ = wire::decoder(wire::packet_magic::request, limits); }
+  void set_decoder_limits(wire::decoder_limits limits) {
+    decoder_ = wire::decoder(wire::packet_magic::request, limits);
+  }
 
   // Introspection (tests, graceful shutdown).
   std::size_t job_count() const noexcept { return jobs_.size(); }
@@ -110,8 +117,8 @@ class job_server {
 
   struct function {
     std::string name;
-    std::array<job_list, 3> queues;           ///< runnable jobs per priority
-    std::size_t total = 0;                    ///< jobs that exist (queued, running, pending epoch)
+    std::array<job_list, 3> queues;  ///< runnable jobs per priority
+    std::size_t total = 0;           ///< jobs that exist (queued, running, pending epoch)
     std::size_t running = 0;
     std::vector<conn_id> workers;             ///< connections that can do it, in registration order
     std::array<std::int64_t, 3> max_queue{};  ///< per priority; <= 0 means no limit
@@ -128,16 +135,18 @@ class job_server {
     std::string aggregator;
     bool has_reducer = false;
     priority prio = priority::normal;
-    bool keep_alive = false;          ///< a background submitter is attached: never abandoned
-    std::vector<conn_id> clients;     ///< attached foreground clients, one entry per connection
-    conn_id worker = 0;               ///< 0 while not assigned
-    bool queued = false;              ///< linked into fn->queues[prio]
+    bool keep_alive = false;       ///< a background submitter is attached: never abandoned
+    std::vector<conn_id> clients;  ///< attached foreground clients, one entry per connection
+    conn_id worker = 0;            ///< 0 while not assigned
+    bool queued = false;           ///< linked into fn->queues[prio]
     std::string numerator = "0";
     std::string denominator = "0";
-    std::uint32_t attempts = 0;       ///< times assigned and lost (worker loss, timeout)
+    std::uint32_t attempts = 0;  ///< times assigned and lost (worker loss, timeout)
     std::optional<timer_map::iterator> timer;
-    std::uint64_t number = 0;         ///< the handle's counter: creation order
-    std::uint64_t sequence = 0;       ///< enqueue order, for FIFO across functions
+    std::uint64_t number = 0;    ///< the handle's counter: creation order
+    std::uint64_t sequence = 0;  ///< enqueue order, for FIFO across functions
+    std::int64_t epoch = 0;      ///< SUBMIT_JOB_EPOCH run time (Unix seconds), 0 = none
+    bool stored = false;         ///< recorded in store_ (removed when the job ends)
     // Intrusive queue links.
     job* prev = nullptr;
     job* next = nullptr;
@@ -156,8 +165,8 @@ class job_server {
     bool sleeping = false;
     bool noop_sent = false;
     bool exceptions = false;
-    std::vector<job*> held;                 ///< jobs assigned to this worker
-    std::unordered_set<job*> listening;     ///< jobs this client is attached to
+    std::vector<job*> held;              ///< jobs assigned to this worker
+    std::unordered_set<job*> listening;  ///< jobs this client is attached to
   };
 
   // Packet handlers (PROTOCOL packet names in the .cpp).
@@ -201,6 +210,8 @@ class job_server {
   void wake_workers(function& fn);
   bool has_runnable_work(const connection& c) const;
   void cancel_timer(job& j);
+  bool store_job(job& j);
+  void start_job(job& j, time_point now, bool wake);
   void arm_timer(job& j, time_point when, timer_entry::kind what);
   std::string unique_key(const function& fn, std::string_view unique, std::string_view data) const;
 
@@ -218,6 +229,7 @@ class job_server {
   std::unordered_map<std::string, std::unique_ptr<job>> jobs_;  ///< by handle
   std::unordered_map<std::string, job*> by_unique_;             ///< by unique_key()
   timer_map timers_;
+  job_store* store_ = nullptr;
   std::uint64_t next_handle_ = 1;
   std::uint64_t next_sequence_ = 1;
   std::string scratch_;  ///< reused encode buffer

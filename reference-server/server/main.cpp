@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,7 +28,8 @@ The gearspec reference Gearman job server.
   --port N                 port (default 4730; 0 picks a free one)
   --port-file FILE         write the bound port to FILE once listening
 )";
-constexpr const char* usage_tail = R"(  --quiet                  do not log connections and errors to stderr
+constexpr const char* usage_tail =
+    R"(  --quiet                  do not log connections and errors to stderr
   --help                   this text
 
 Stops cleanly on SIGINT or SIGTERM, or on the admin command "shutdown [graceful]".
@@ -85,15 +87,25 @@ int main(int argc, char** argv) {
       fail_usage("unexpected argument '" + std::string(flag) + "'");
     }
   }
-  if (!quiet) config.log = [](const std::string& line) { std::fprintf(stderr, "gearspec-server: %s\n", line.c_str()); };
+  if (!quiet)
+    config.log = [](const std::string& line) {
+      std::fprintf(stderr, "gearspec-server: %s\n", line.c_str());
+    };
 
   net::asio::io_context io(1);
-  tcp_server server(io, config);
+  std::unique_ptr<tcp_server> owned;
+  try {
+    owned = std::make_unique<tcp_server>(io, config);
+  } catch (const std::exception& e) {  // the queue database cannot be used: never start without it
+    std::fprintf(stderr, "gearspec-server: %s\n", e.what());
+    return 1;
+  }
+  tcp_server& server = *owned;
   try {
     server.start();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gearspec-server: cannot listen on %s:%u: %s\n", config.listen_address.c_str(),
-                 static_cast<unsigned>(config.port), e.what());
+    std::fprintf(stderr, "gearspec-server: cannot listen on %s:%u: %s\n",
+                 config.listen_address.c_str(), static_cast<unsigned>(config.port), e.what());
     return 1;
   }
   if (port_file) {
@@ -110,5 +122,9 @@ int main(int argc, char** argv) {
   });
   server.on_stopped = [&] { signals.cancel(); };
   io.run();
+  if (!server.fatal_error().empty()) {
+    std::fprintf(stderr, "gearspec-server: %s\n", server.fatal_error().c_str());
+    return 1;
+  }
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <initializer_list>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace gearspec::refsrv {
@@ -26,43 +28,54 @@ std::string choose(std::string_view name, std::string_view value, Enum& out,
   return "--" + std::string(name) + " must be " + names + ", got '" + std::string(value) + "'";
 }
 
-std::string number(std::string_view name, std::string_view value, std::uint64_t max, std::uint64_t& out) {
+std::string number(std::string_view name, std::string_view value, std::uint64_t max,
+                   std::uint64_t& out) {
   if (!parse_unsigned(value, out) || out > max)
-    return "--" + std::string(name) + " needs a number up to " + std::to_string(max) + ", got '" + std::string(value) + "'";
+    return "--" + std::string(name) + " needs a number up to " + std::to_string(max) + ", got '" +
+           std::string(value) + "'";
   return {};
 }
 
 }  // namespace
 
 std::optional<bool> server_option_takes_value(std::string_view name) {
-  for (std::string_view known : {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority", "high-order",
-                                 "handle-prefix", "job-retries", "wakeup", "max-unique", "max-packet", "max-connections"})
+  for (std::string_view known :
+       {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
+        "high-order", "handle-prefix", "job-retries", "wakeup", "max-unique", "max-packet",
+        "max-connections", "queue", "queue-sync"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
 }
 
-std::string apply_server_option(server_config& config, std::string_view name, std::string_view value) {
+std::string apply_server_option(server_config& config, std::string_view name,
+                                std::string_view value) {
   auto& core = config.core;
   std::uint64_t n = 0;
   std::string error;
   if (name == "worker-loss")
-    return choose<worker_loss_policy>(name, value, core.worker_loss,
-                                      {{"requeue", worker_loss_policy::requeue}, {"fail", worker_loss_policy::fail}});
+    return choose<worker_loss_policy>(
+        name, value, core.worker_loss,
+        {{"requeue", worker_loss_policy::requeue}, {"fail", worker_loss_policy::fail}});
   if (name == "ability-loss")
-    return choose<ability_loss_policy>(name, value, core.ability_loss,
-                                       {{"requeue", ability_loss_policy::requeue}, {"keep", ability_loss_policy::keep}});
+    return choose<ability_loss_policy>(
+        name, value, core.ability_loss,
+        {{"requeue", ability_loss_policy::requeue}, {"keep", ability_loss_policy::keep}});
   if (name == "timeout-policy")
-    return choose<timeout_policy>(name, value, core.can_do_timeout,
-                                  {{"requeue", timeout_policy::requeue}, {"fail", timeout_policy::fail}});
+    return choose<timeout_policy>(
+        name, value, core.can_do_timeout,
+        {{"requeue", timeout_policy::requeue}, {"fail", timeout_policy::fail}});
   if (name == "maxqueue-policy")
-    return choose<maxqueue_policy>(name, value, core.maxqueue,
-                                   {{"reject", maxqueue_policy::reject}, {"evict", maxqueue_policy::evict}});
+    return choose<maxqueue_policy>(
+        name, value, core.maxqueue,
+        {{"reject", maxqueue_policy::reject}, {"evict", maxqueue_policy::evict}});
   if (name == "priority")
-    return choose<priority_scope>(name, value, core.scope,
-                                  {{"global", priority_scope::global}, {"per-function", priority_scope::per_function}});
+    return choose<priority_scope>(
+        name, value, core.scope,
+        {{"global", priority_scope::global}, {"per-function", priority_scope::per_function}});
   if (name == "high-order")
-    return choose<high_order>(name, value, core.high, {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
+    return choose<high_order>(name, value, core.high,
+                              {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
   if (name == "handle-prefix") {
     core.handle_prefix = std::string(value);
     return {};
@@ -96,23 +109,44 @@ std::string apply_server_option(server_config& config, std::string_view name, st
     core.exceptions_default = true;
     return {};
   }
+  if (name == "queue") {
+    try {
+      (void)sqlite_path_from_spec(std::string(value));
+    } catch (const std::invalid_argument& e) {
+      return "--queue: " + std::string(e.what());
+    }
+    config.queue = std::string(value);
+    return {};
+  }
+  if (name == "queue-sync")
+    return choose<store_sync>(name, value, config.queue_sync,
+                              {{"normal", store_sync::normal}, {"full", store_sync::full}});
   return "unknown option '--" + std::string(name) + "'";
 }
 
 const char* server_options_help() {
   return "  --handle-prefix P        job handle prefix (default \"H:<hostname>:\")\n"
-         "  --worker-loss P          requeue | fail       job of a worker that disconnects (default requeue)\n"
-         "  --ability-loss P         requeue | keep       held job on CANT_DO/RESET_ABILITIES (default requeue)\n"
+         "  --worker-loss P          requeue | fail       job of a worker that disconnects "
+         "(default requeue)\n"
+         "  --ability-loss P         requeue | keep       held job on CANT_DO/RESET_ABILITIES "
+         "(default requeue)\n"
          "  --timeout-policy P       requeue | fail       CAN_DO_TIMEOUT expiry (default requeue)\n"
          "  --maxqueue-policy P      reject | evict       submit over maxqueue (default reject)\n"
-         "  --priority P             global | per-function  priority across a worker's functions (default global)\n"
+         "  --priority P             global | per-function  priority across a worker's functions "
+         "(default global)\n"
          "  --high-order P           fifo | lifo          order of HIGH jobs (default fifo)\n"
          "  --job-retries N          attempts before a lost job fails; 0 = unlimited (default 0)\n"
          "  --wakeup N               sleeping workers woken per job; 0 = all (default 0)\n"
          "  --max-unique N           longest unique key accepted (default 64)\n"
          "  --max-packet BYTES       largest packet payload accepted (default 67108864)\n"
          "  --max-connections N      connections accepted at once (default 100000)\n"
-         "  --exceptions             forward WORK_EXCEPTION to every client (as OPTION_REQ \"exceptions\")\n";
+         "  --exceptions             forward WORK_EXCEPTION to every client (as OPTION_REQ "
+         "\"exceptions\")\n"
+         "  --queue sqlite:PATH      keep background jobs in an SQLite database, reloaded at start "
+         "(default: none)\n"
+         "  --queue-sync P           normal | full        normal survives a server crash, full "
+         "also a power loss\n"
+         "                                                (default full)\n";
 }
 
 }  // namespace gearspec::refsrv

@@ -12,7 +12,8 @@ namespace gearspec::refsrv {
 
 /// Applies one option (name without dashes, e.g. "worker-loss") to config. Returns "" on success
 /// or a message saying what is wrong. Flags without a value take value "".
-std::string apply_server_option(server_config& config, std::string_view name, std::string_view value);
+std::string apply_server_option(server_config& config, std::string_view name,
+                                std::string_view value);
 
 /// Whether the option takes a value; nullopt if there is no such option.
 std::optional<bool> server_option_takes_value(std::string_view name);

@@ -42,7 +42,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
     if (!writer_busy_) {
       net::error_code ec;
       const auto n = socket_.write_some(asio::buffer(pending_), ec);
-      if (!ec) pending_.erase(0, n);
+      if (!ec)
+        pending_.erase(0, n);
       else if (ec != asio::error::would_block && ec != asio::error::try_again) {
         close();
         return;
@@ -59,6 +60,17 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
 
   /// True once the core asked for a close after the pending bytes are written.
   bool closing() const noexcept { return closing_; }
+
+  /// Closes with RST and drops unsent bytes (a crashed server's connections).
+  void reset() {
+    if (closed_) return;
+    pending_.clear();
+    net::error_code ignored;
+    socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    closed_ = true;
+    socket_.close(ignored);
+    wake_.cancel();
+  }
 
   void close() {
     if (closed_) return;
@@ -77,7 +89,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
     std::string leftover;
     while (!closed_) {
       net::error_code ec;
-      co_await socket_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+      co_await socket_.async_wait(tcp::socket::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closed_) break;
       auto& scratch = server_.read_buffer_;
       const auto n = socket_.read_some(asio::buffer(scratch), ec);
@@ -90,7 +103,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       }
       const auto result = server_.core_->receive(id_, input, clock::now());
       if (leftover.empty()) {
-        if (result.consumed < n) leftover.assign(scratch.data() + result.consumed, n - result.consumed);
+        if (result.consumed < n)
+          leftover.assign(scratch.data() + result.consumed, n - result.consumed);
       } else {
         leftover.erase(0, result.consumed);
         if (leftover.empty() && leftover.capacity() > scratch.size()) std::string().swap(leftover);
@@ -116,7 +130,8 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       sending.swap(pending_);
       net::error_code ec;
       writer_busy_ = true;
-      co_await asio::async_write(socket_, asio::buffer(sending), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(socket_, asio::buffer(sending),
+                                 asio::redirect_error(asio::use_awaitable, ec));
       writer_busy_ = false;
       if (ec) break;
     }
@@ -142,6 +157,16 @@ tcp_server::tcp_server(asio::io_context& io, server_config config)
       acceptor_(io),
       core_timer_(io) {
   core_->set_decoder_limits(config_.limits);
+  if (!config_.queue.empty()) {
+    store_ =
+        std::make_unique<sqlite_store>(sqlite_path_from_spec(config_.queue), config_.queue_sync);
+    const auto now = clock::now();
+    for (const auto& job : store_->load())
+      if (core_->restore(job, now)) ++restored_;
+    core_->set_store(store_.get());
+    log("queue " + store_->path() + ": " + std::to_string(restored_) +
+        " background job(s) restored");
+  }
 }
 
 tcp_server::~tcp_server() = default;
@@ -173,6 +198,13 @@ void tcp_server::start() {
   log("listening on " + config_.listen_address + ":" + std::to_string(port_));
 }
 
+void tcp_server::abort() {
+  if (store_) store_->abandon();
+  auto sessions = sessions_;
+  for (auto& [id, s] : sessions) s->reset();
+  stop();
+}
+
 void tcp_server::stop() {
   stopping_ = true;
   stopped_ = true;
@@ -187,7 +219,8 @@ void tcp_server::stop() {
 asio::awaitable<void> tcp_server::accept_loop() {
   while (acceptor_.is_open()) {
     net::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       log("accept failed: " + ec.message());
@@ -262,6 +295,17 @@ void tcp_server::flush_dirty() {
 }
 
 void tcp_server::after_event() {
+  if (store_ && !stopped_) {
+    // The event's stored jobs reach the database before any reply announces them.
+    try {
+      store_->commit();
+    } catch (const store_error& e) {
+      fatal_error_ = e.what();
+      log(std::string("stopping: ") + e.what());
+      stop();  // unsent replies are dropped: no JOB_CREATED for a job that is not stored
+      return;
+    }
+  }
   flush_dirty();
   if (stopped_) return;
   if (graceful_ && core_->job_count() == 0) {
@@ -307,7 +351,20 @@ embedded_server::embedded_server(server_config config) {
   thread_ = std::thread([this] { io_.run(); });
 }
 
-embedded_server::~embedded_server() { stop(); }
+embedded_server::~embedded_server() {
+  stop();
+}
+
+void embedded_server::crash() {
+  if (stopped_) return;
+  stopped_ = true;
+  // Runs between two events, as a SIGKILL lands between two system calls: everything committed so
+  // far stays, nothing after it is written.
+  auto abort_now = [this] { server_->abort(); };
+  asio::post(io_, std::move(abort_now));
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
 
 void embedded_server::stop() {
   if (stopped_) return;

@@ -13,6 +13,7 @@
 #include "harness/net/asio.hpp"
 #include "harness/wire/decoder.hpp"
 #include "reference-server/core/job_server.hpp"
+#include "reference-server/persistence/sqlite_store.hpp"
 
 namespace gearspec::refsrv {
 
@@ -28,6 +29,9 @@ struct server_config {
   std::size_t max_connections = 100000;
   /// A peer that does not read its replies is disconnected once this many bytes are waiting.
   std::size_t max_output_bytes = 64u << 20;
+  /// Persistent queue for background jobs: "sqlite:PATH", or empty for none.
+  std::string queue;
+  store_sync queue_sync = store_sync::full;
   /// Receives one line per connection event and error; empty = quiet.
   std::function<void(const std::string&)> log;
 };
@@ -35,6 +39,8 @@ struct server_config {
 /// A Gearman server on an io_context the caller runs.
 class tcp_server final : private output_sink {
  public:
+  /// Opens and reloads the persistent queue if one is configured: throws store_error if the
+  /// database cannot be used.
   tcp_server(net::asio::io_context& io, server_config config);
   ~tcp_server() override;
   tcp_server(const tcp_server&) = delete;
@@ -46,8 +52,16 @@ class tcp_server final : private output_sink {
   std::uint16_t port() const noexcept { return port_; }
   /// Stops accepting and closes every connection; run() returns once they have wound down.
   void stop();
+  /// Stops as a crash would: connections are reset without flushing, and the queue database keeps
+  /// only what was committed before (nothing after this is written to it).
+  void abort();
   /// Called once, when the server stops (stop(), or admin "shutdown" once it takes effect).
   std::function<void()> on_stopped;
+
+  /// Set when the server stopped because its queue database failed (the server exits non-zero).
+  const std::string& fatal_error() const noexcept { return fatal_error_; }
+  /// Background jobs reloaded from the persistent queue at start.
+  std::size_t restored_jobs() const noexcept { return restored_; }
 
   /// The core, for introspection on the io_context's thread.
   const job_server& core() const noexcept { return *core_; }
@@ -67,12 +81,17 @@ class tcp_server final : private output_sink {
 
   net::asio::io_context& io_;
   server_config config_;
+  std::unique_ptr<sqlite_store>
+      store_;  ///< declared before core_: the core calls it until destroyed
   std::unique_ptr<job_server> core_;
   net::tcp::acceptor acceptor_;
   net::asio::steady_timer core_timer_;
   std::unordered_map<conn_id, std::shared_ptr<session>> sessions_;
-  std::vector<std::shared_ptr<session>> dirty_;  ///< sessions with output queued by the current event
+  std::vector<std::shared_ptr<session>>
+      dirty_;  ///< sessions with output queued by the current event
   std::string read_buffer_ = std::string(64 * 1024, '\0');  ///< shared by all readers (one thread)
+  std::string fatal_error_;
+  std::size_t restored_ = 0;
   conn_id next_conn_ = 1;
   std::uint16_t port_ = 0;
   bool stopping_ = false;  ///< no longer accepting
@@ -93,6 +112,10 @@ class embedded_server {
   const std::string& address() const noexcept { return address_; }
   /// Stops the server and joins its thread (idempotent).
   void stop();
+  /** Ends the server as a crash would: the thread stops at once, no connection is closed in an
+      orderly way beforehand and nothing more is committed to the queue; sockets are then reset.
+      What a SIGKILL would keep (the last committed queue state) is all that remains. */
+  void crash();
 
  private:
   net::asio::io_context io_{1};
