@@ -23,7 +23,9 @@ using ms = std::chrono::milliseconds;
 
 namespace {
 
-py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+py::bytes to_bytes(const std::string& s) {
+  return py::bytes(s.data(), s.size());
+}
 
 refsrv::server_config config_from(const py::dict& options) {
   refsrv::server_config config;
@@ -38,8 +40,10 @@ refsrv::server_config config_from(const py::dict& options) {
     } else {
       value = py::str(item.second).cast<std::string>();
     }
-    if (!refsrv::server_option_takes_value(name)) throw py::value_error("unknown reference server option '" + name + "'");
-    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty()) throw py::value_error(error);
+    if (!refsrv::server_option_takes_value(name))
+      throw py::value_error("unknown reference server option '" + name + "'");
+    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
+      throw py::value_error(error);
   }
   return config;
 }
@@ -47,7 +51,8 @@ refsrv::server_config config_from(const py::dict& options) {
 /// The Python-visible embedded server (a context manager in gearspec/__init__.py).
 class reference_server {
  public:
-  explicit reference_server(refsrv::server_config config) : server_(std::make_unique<refsrv::embedded_server>(std::move(config))) {}
+  explicit reference_server(refsrv::server_config config)
+      : server_(std::make_unique<refsrv::embedded_server>(std::move(config))) {}
   std::uint16_t port() const { return server_ ? server_->port() : 0; }
   std::string host() const { return server_ ? server_->address() : std::string(); }
   void stop() {
@@ -60,12 +65,17 @@ class reference_server {
 };
 
 /// A suite run's targets, built from keyword arguments.
-std::unique_ptr<engine::target> make_target(const std::vector<std::string>& targets, const std::string& spawn,
-                                            const py::dict& reference_options, double timeout_scale) {
+std::unique_ptr<engine::target> make_target(const std::vector<std::string>& targets,
+                                            const std::string& spawn, bool persistent,
+                                            const py::dict& reference_options,
+                                            double timeout_scale) {
+  if (persistent && spawn.empty())
+    throw py::value_error("persistent describes a spawn command; give spawn too");
   if (!targets.empty() && !spawn.empty()) throw py::value_error("give target or spawn, not both");
   try {
     if (!targets.empty()) return std::make_unique<engine::fixed_target>(targets);
-    if (!spawn.empty()) return std::make_unique<engine::spawn_target>(spawn, timeout_scale);
+    if (!spawn.empty())
+      return std::make_unique<engine::spawn_target>(spawn, timeout_scale, persistent);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
@@ -84,81 +94,125 @@ struct suite_run {
 PYBIND11_MODULE(_gearspec, m) {
   m.doc() = "gearspec engine (C++); use the gearspec package for the documented API";
 
-  auto scenario_error = py::register_exception<scenario::scenario_error>(m, "ScenarioError", PyExc_ValueError);
+  auto scenario_error =
+      py::register_exception<scenario::scenario_error>(m, "ScenarioError", PyExc_ValueError);
   (void)scenario_error;
   py::register_exception<engine::expect_error>(m, "ExpectError", PyExc_AssertionError);
   py::register_exception<engine::target_error>(m, "TargetError", PyExc_RuntimeError);
 
   py::class_<wire::packet>(m, "Packet", "A Gearman packet: name, magic and arguments (bytes).")
-      .def_property_readonly("name", [](const wire::packet& p) { return std::string(wire::name(p.cmd)); })
+      .def_property_readonly("name",
+                             [](const wire::packet& p) { return std::string(wire::name(p.cmd)); })
       .def_property_readonly("number", [](const wire::packet& p) { return wire::number(p.cmd); })
-      .def_property_readonly("magic", [](const wire::packet& p) { return p.magic == wire::packet_magic::request ? "REQ" : "RES"; })
-      .def_property_readonly("args", [](const wire::packet& p) {
-        py::list out;
-        for (const auto& a : p.args) out.append(to_bytes(a));
-        return out;
-      })
-      .def("__getitem__", [](const wire::packet& p, std::size_t i) {
-        if (i >= p.args.size()) throw py::index_error("packet has " + std::to_string(p.args.size()) + " arguments");
-        return to_bytes(p.args[i]);
-      })
+      .def_property_readonly("magic",
+                             [](const wire::packet& p) {
+                               return p.magic == wire::packet_magic::request ? "REQ" : "RES";
+                             })
+      .def_property_readonly("args",
+                             [](const wire::packet& p) {
+                               py::list out;
+                               for (const auto& a : p.args) out.append(to_bytes(a));
+                               return out;
+                             })
+      .def("__getitem__",
+           [](const wire::packet& p, std::size_t i) {
+             if (i >= p.args.size())
+               throw py::index_error("packet has " + std::to_string(p.args.size()) + " arguments");
+             return to_bytes(p.args[i]);
+           })
       .def("__len__", [](const wire::packet& p) { return p.args.size(); })
       .def("__eq__", [](const wire::packet& a, const wire::packet& b) { return a == b; })
       .def("__repr__", [](const wire::packet& p) { return wire::to_string(p); });
 
-  py::class_<engine::arg_matcher>(m, "Matcher", "How one argument is judged: any, exact, regex or prefix.")
+  py::class_<engine::arg_matcher>(m, "Matcher",
+                                  "How one argument is judged: any, exact, regex or prefix.")
       .def_static("any", &engine::arg_matcher::any)
       .def_static("exact", [](py::bytes v) { return engine::arg_matcher::exact(std::string(v)); })
       .def_static("regex", [](const std::string& v) { return engine::arg_matcher::regex(v); })
       .def_static("prefix", [](py::bytes v) { return engine::arg_matcher::prefix(std::string(v)); })
-      .def("matches", [](const engine::arg_matcher& self, py::bytes v) { return self.matches(std::string(v)); })
+      .def("matches", [](const engine::arg_matcher& self,
+                         py::bytes v) { return self.matches(std::string(v)); })
       .def("__repr__", &engine::arg_matcher::describe);
 
   py::class_<wire::admin_response>(m, "AdminResponse", "An answer of the admin text protocol.")
-      .def_property_readonly("kind", [](const wire::admin_response& r) {
-        switch (r.type) {
-          case wire::admin_response::kind::ok: return "ok";
-          case wire::admin_response::kind::err: return "err";
-          case wire::admin_response::kind::list: return "list";
-          default: return "other";
-        }
-      })
+      .def_property_readonly("kind",
+                             [](const wire::admin_response& r) {
+                               switch (r.type) {
+                                 case wire::admin_response::kind::ok:
+                                   return "ok";
+                                 case wire::admin_response::kind::err:
+                                   return "err";
+                                 case wire::admin_response::kind::list:
+                                   return "list";
+                                 default:
+                                   return "other";
+                               }
+                             })
       .def_readonly("lines", &wire::admin_response::lines)
       .def_readonly("value", &wire::admin_response::value)
       .def_readonly("error_code", &wire::admin_response::error_code)
       .def_readonly("error_text", &wire::admin_response::error_text)
       .def_property_readonly("raw", [](const wire::admin_response& r) { return to_bytes(r.raw); })
-      .def("__repr__", [](const wire::admin_response& r) { return "AdminResponse(" + wire::escape_bytes(r.raw, 200) + ")"; });
+      .def("__repr__", [](const wire::admin_response& r) {
+        return "AdminResponse(" + wire::escape_bytes(r.raw, 200) + ")";
+      });
 
   py::class_<engine::sync_actor>(m, "Actor", "One blocking connection; the waits release the GIL.")
       .def(py::init([](const std::string& host, std::uint16_t port, double timeout) {
-             return std::make_unique<engine::sync_actor>(host, port, ms(static_cast<long>(timeout * 1000)));
+             return std::make_unique<engine::sync_actor>(host, port,
+                                                         ms(static_cast<long>(timeout * 1000)));
            }),
-           py::arg("host"), py::arg("port"), py::arg("timeout") = 5.0, py::call_guard<py::gil_scoped_release>())
-      .def("send", &engine::sync_actor::send, py::arg("name"), py::arg("args"), py::call_guard<py::gil_scoped_release>())
-      .def("send_raw", [](engine::sync_actor& a, py::bytes b) {
+           py::arg("host"), py::arg("port"), py::arg("timeout") = 5.0,
+           py::call_guard<py::gil_scoped_release>())
+      .def("send", &engine::sync_actor::send, py::arg("name"), py::arg("args"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("send_raw",
+           [](engine::sync_actor& a, py::bytes b) {
              std::string bytes(b);
              py::gil_scoped_release release;
              a.send_raw(bytes);
            })
-      .def("receive", [](engine::sync_actor& a, double timeout) { return a.receive(ms(static_cast<long>(timeout * 1000))); },
-           py::arg("timeout"), py::call_guard<py::gil_scoped_release>())
-      .def("expect", [](engine::sync_actor& a, const std::string& name, const std::vector<engine::arg_matcher>& args,
-                        double timeout) { return a.expect(name, args, ms(static_cast<long>(timeout * 1000))); },
-           py::arg("name"), py::arg("args"), py::arg("timeout"), py::call_guard<py::gil_scoped_release>())
-      .def("expect_none", [](engine::sync_actor& a, double window) { a.expect_none(ms(static_cast<long>(window * 1000))); },
-           py::call_guard<py::gil_scoped_release>())
-      .def("expect_closed", [](engine::sync_actor& a, double timeout) { a.expect_closed(ms(static_cast<long>(timeout * 1000))); },
-           py::call_guard<py::gil_scoped_release>())
-      .def("admin", [](engine::sync_actor& a, const std::string& line, double timeout) {
-             return a.admin(line, ms(static_cast<long>(timeout * 1000)));
-           }, py::call_guard<py::gil_scoped_release>())
+      .def(
+          "receive",
+          [](engine::sync_actor& a, double timeout) {
+            return a.receive(ms(static_cast<long>(timeout * 1000)));
+          },
+          py::arg("timeout"), py::call_guard<py::gil_scoped_release>())
+      .def(
+          "expect",
+          [](engine::sync_actor& a, const std::string& name,
+             const std::vector<engine::arg_matcher>& args, double timeout) {
+            return a.expect(name, args, ms(static_cast<long>(timeout * 1000)));
+          },
+          py::arg("name"), py::arg("args"), py::arg("timeout"),
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "expect_none",
+          [](engine::sync_actor& a, double window) {
+            a.expect_none(ms(static_cast<long>(window * 1000)));
+          },
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "expect_closed",
+          [](engine::sync_actor& a, double timeout) {
+            a.expect_closed(ms(static_cast<long>(timeout * 1000)));
+          },
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "admin",
+          [](engine::sync_actor& a, const std::string& line, double timeout) {
+            return a.admin(line, ms(static_cast<long>(timeout * 1000)));
+          },
+          py::call_guard<py::gil_scoped_release>())
       .def("close", &engine::sync_actor::close)
       .def("kill", &engine::sync_actor::kill)
       .def_property_readonly("closed", &engine::sync_actor::closed);
 
-  py::class_<reference_server>(m, "ReferenceServer", "The embedded reference server on 127.0.0.1 and a free port.")
-      .def(py::init([](py::kwargs options) { return std::make_unique<reference_server>(config_from(options)); }))
+  py::class_<reference_server>(m, "ReferenceServer",
+                               "The embedded reference server on 127.0.0.1 and a free port.")
+      .def(py::init([](py::kwargs options) {
+        return std::make_unique<reference_server>(config_from(options));
+      }))
       .def_property_readonly("host", &reference_server::host)
       .def_property_readonly("port", &reference_server::port)
       .def("stop", &reference_server::stop, py::call_guard<py::gil_scoped_release>());
@@ -174,7 +228,8 @@ PYBIND11_MODULE(_gearspec, m) {
       .def_readonly("servers", &scenario::scenario::servers)
       .def("__repr__", [](const scenario::scenario& s) { return "<Scenario " + s.id + ">"; });
   m.def("load_scenario_file", &scenario::load_scenario_file, py::arg("path"));
-  m.def("load_scenario_string", &scenario::load_scenario_string, py::arg("yaml"), py::arg("name") = "<string>");
+  m.def("load_scenario_string", &scenario::load_scenario_string, py::arg("yaml"),
+        py::arg("name") = "<string>");
   m.def("find_scenario_files", &scenario::find_scenario_files, py::arg("path"));
 
   py::class_<scenario::profile>(m, "Profile")
@@ -186,55 +241,69 @@ PYBIND11_MODULE(_gearspec, m) {
   py::class_<engine::transcript_entry>(m, "TranscriptEntry")
       .def_readonly("ms", &engine::transcript_entry::at_ms)
       .def_readonly("actor", &engine::transcript_entry::actor)
-      .def_property_readonly("direction", [](const engine::transcript_entry& e) { return std::string(1, e.direction); })
+      .def_property_readonly(
+          "direction",
+          [](const engine::transcript_entry& e) { return std::string(1, e.direction); })
       .def_readonly("text", &engine::transcript_entry::text)
       .def_readonly("packet", &engine::transcript_entry::packet)
-      .def("__repr__", [](const engine::transcript_entry& e) { return engine::format_transcript({e}); });
+      .def("__repr__",
+           [](const engine::transcript_entry& e) { return engine::format_transcript({e}); });
 
   py::class_<suite_run, std::shared_ptr<suite_run>>(m, "SuiteRun")
       .def_readonly("target", &suite_run::target)
       .def("__len__", [](const suite_run& r) { return r.results.size(); })
-      .def("verdict", [](const suite_run& r, std::size_t i) { return std::string(engine::verdict_name(r.results.at(i).result)); })
+      .def("verdict",
+           [](const suite_run& r, std::size_t i) {
+             return std::string(engine::verdict_name(r.results.at(i).result));
+           })
       .def("id", [](const suite_run& r, std::size_t i) { return r.results.at(i).source->id; })
       .def("title", [](const suite_run& r, std::size_t i) { return r.results.at(i).source->title; })
       .def("file", [](const suite_run& r, std::size_t i) { return r.results.at(i).source->file; })
       .def("reason", [](const suite_run& r, std::size_t i) { return r.results.at(i).reason; })
       .def("evidence", [](const suite_run& r, std::size_t i) { return r.results.at(i).evidence; })
-      .def("elapsed_ms", [](const suite_run& r, std::size_t i) { return r.results.at(i).run.elapsed.count(); })
-      .def("mismatch", [](const suite_run& r, std::size_t i) -> py::object {
-        const auto& m2 = r.results.at(i).run.first;
-        if (!m2) return py::none();
-        py::dict d;
-        d["at"] = m2->mark.str();
-        d["step"] = m2->step;
-        d["expected"] = m2->expected;
-        d["actual"] = m2->actual;
-        d["note"] = m2->note;
-        return d;
-      })
-      .def("transcript", [](const suite_run& r, std::size_t i) { return r.results.at(i).run.transcript; })
-      .def("details", [](const suite_run& r, std::size_t i) {
-        std::ostringstream out;
-        engine::terminal_style style;
-        style.verbose = true;
-        engine::print_details(out, r.results.at(i), style);
-        return out.str();
-      })
-      .def("write_junit", [](const suite_run& r, const std::string& path) {
-        if (!engine::write_junit(path, r.results, r.target)) throw py::value_error("cannot write " + path);
-      })
+      .def("elapsed_ms",
+           [](const suite_run& r, std::size_t i) { return r.results.at(i).run.elapsed.count(); })
+      .def("mismatch",
+           [](const suite_run& r, std::size_t i) -> py::object {
+             const auto& m2 = r.results.at(i).run.first;
+             if (!m2) return py::none();
+             py::dict d;
+             d["at"] = m2->mark.str();
+             d["step"] = m2->step;
+             d["expected"] = m2->expected;
+             d["actual"] = m2->actual;
+             d["note"] = m2->note;
+             return d;
+           })
+      .def("transcript",
+           [](const suite_run& r, std::size_t i) { return r.results.at(i).run.transcript; })
+      .def("details",
+           [](const suite_run& r, std::size_t i) {
+             std::ostringstream out;
+             engine::terminal_style style;
+             style.verbose = true;
+             engine::print_details(out, r.results.at(i), style);
+             return out.str();
+           })
+      .def("write_junit",
+           [](const suite_run& r, const std::string& path) {
+             if (!engine::write_junit(path, r.results, r.target))
+               throw py::value_error("cannot write " + path);
+           })
       .def("write_json", [](const suite_run& r, const std::string& path) {
-        if (!engine::write_json(path, r.results, r.target)) throw py::value_error("cannot write " + path);
+        if (!engine::write_json(path, r.results, r.target))
+          throw py::value_error("cannot write " + path);
       });
 
   m.def(
       "run_scenarios",
-      [](std::vector<scenario::scenario> scenarios, std::vector<std::string> targets, std::string spawn,
-         py::dict reference_options, std::optional<std::string> profile_path, unsigned jobs, unsigned repeat,
+      [](std::vector<scenario::scenario> scenarios, std::vector<std::string> targets,
+         std::string spawn, bool persistent, py::dict reference_options,
+         std::optional<std::string> profile_path, unsigned jobs, unsigned repeat,
          double timeout_scale) {
         auto run = std::make_shared<suite_run>();
         run->scenarios = std::move(scenarios);
-        auto target = make_target(targets, spawn, reference_options, timeout_scale);
+        auto target = make_target(targets, spawn, persistent, reference_options, timeout_scale);
         run->target = target->describe();
         std::optional<scenario::profile> profile;
         if (profile_path) profile = scenario::load_profile_file(*profile_path);
@@ -250,8 +319,9 @@ PYBIND11_MODULE(_gearspec, m) {
         return run;
       },
       py::arg("scenarios"), py::arg("targets") = std::vector<std::string>{}, py::arg("spawn") = "",
-      py::arg("reference_options") = py::dict(), py::arg("profile") = std::nullopt, py::arg("jobs") = 1,
-      py::arg("repeat") = 1, py::arg("timeout_scale") = 1.0);
+      py::arg("persistent") = false, py::arg("reference_options") = py::dict(),
+      py::arg("profile") = std::nullopt, py::arg("jobs") = 1, py::arg("repeat") = 1,
+      py::arg("timeout_scale") = 1.0);
 
   m.def("packet_names", [] {
     std::vector<std::string> names;

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +37,8 @@ target (default: a fresh embedded reference server per scenario):
   --target [NAME=]HOST:PORT   an existing server (NAME=... once per server of multi-server scenarios)
   --spawn 'COMMAND {port}'    start COMMAND per scenario with {port} (and {dir}) filled in; it is
                               ready when the port is listening, and stopped with SIGTERM after
+  --persistent                the --spawn command configures a persistent queue in {dir} (scenarios
+                              that need one are otherwise unsupported); {dir} survives restarts
   --ref OPTION[=VALUE]        an option of the embedded reference server (see gearspec-server --help),
                               e.g. --ref worker-loss=fail
   --profile FILE              expected deviations of the target (profiles/*.yaml)
@@ -63,6 +65,7 @@ struct run_args {
   std::vector<std::string> paths;
   std::vector<std::string> targets;
   std::optional<std::string> spawn;
+  bool persistent = false;
   std::vector<std::pair<std::string, std::string>> ref_options;
   std::optional<std::string> profile;
   std::vector<std::string> ids;
@@ -87,13 +90,15 @@ unsigned parse_count(const std::string& flag, std::string_view text) {
   char* end = nullptr;
   const std::string s(text);
   const long v = std::strtol(s.c_str(), &end, 10);
-  if (*end != '\0' || v < 1 || v > 10000) throw std::invalid_argument(flag + " needs a whole number from 1 to 10000");
+  if (*end != '\0' || v < 1 || v > 10000)
+    throw std::invalid_argument(flag + " needs a whole number from 1 to 10000");
   return static_cast<unsigned>(v);
 }
 
 bool selected(const scenario::scenario& s, const run_args& a) {
-  if (!a.ids.empty() &&
-      std::none_of(a.ids.begin(), a.ids.end(), [&](const std::string& g) { return scenario::glob_match(g, s.id); }))
+  if (!a.ids.empty() && std::none_of(a.ids.begin(), a.ids.end(), [&](const std::string& g) {
+        return scenario::glob_match(g, s.id);
+      }))
     return false;
   if (!a.tags.empty() && std::none_of(a.tags.begin(), a.tags.end(), [&](const std::string& t) {
         return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
@@ -120,10 +125,13 @@ int run_command(const std::vector<std::string_view>& argv) {
         a.targets.push_back(value());
       } else if (flag == "--spawn") {
         a.spawn = value();
+      } else if (flag == "--persistent") {
+        a.persistent = true;
       } else if (flag == "--ref") {
         const auto v = value();
         const auto eq = v.find('=');
-        a.ref_options.emplace_back(v.substr(0, eq), eq == std::string::npos ? "" : v.substr(eq + 1));
+        a.ref_options.emplace_back(v.substr(0, eq),
+                                   eq == std::string::npos ? "" : v.substr(eq + 1));
       } else if (flag == "--profile") {
         a.profile = value();
       } else if (flag == "--id") {
@@ -165,12 +173,17 @@ int run_command(const std::vector<std::string_view>& argv) {
   }
   const int target_kinds = (a.targets.empty() ? 0 : 1) + (a.spawn ? 1 : 0);
   if (target_kinds > 1) return usage_error("give either --target or --spawn, not both");
-  if (!a.ref_options.empty() && target_kinds) return usage_error("--ref applies to the embedded reference server only");
+  if (a.persistent && !a.spawn)
+    return usage_error("--persistent describes a --spawn command; give --spawn too");
+  if (!a.ref_options.empty() && target_kinds)
+    return usage_error("--ref applies to the embedded reference server only");
 
   // Scenarios: every load error is reported (file:line:col), and none is run if any failed.
   if (a.paths.empty()) {
     const std::string local = "scenarios";
-    a.paths.push_back(std::filesystem::is_directory(local) ? local : std::string(GEARSPEC_SOURCE_DIR) + "/scenarios");
+    a.paths.push_back(std::filesystem::is_directory(local)
+                          ? local
+                          : std::string(GEARSPEC_SOURCE_DIR) + "/scenarios");
   }
   std::vector<scenario::scenario> all;
   int load_errors = 0;
@@ -195,7 +208,8 @@ int run_command(const std::vector<std::string_view>& argv) {
   std::map<std::string, std::string> seen;
   for (const auto& s : all) {
     if (auto [it, fresh] = seen.emplace(s.id, s.file); !fresh) {
-      std::fprintf(stderr, "%s: duplicate scenario id '%s' (also in %s)\n", s.file.c_str(), s.id.c_str(), it->second.c_str());
+      std::fprintf(stderr, "%s: duplicate scenario id '%s' (also in %s)\n", s.file.c_str(),
+                   s.id.c_str(), it->second.c_str());
       ++load_errors;
     }
   }
@@ -204,9 +218,12 @@ int run_command(const std::vector<std::string_view>& argv) {
     try {
       profile = scenario::load_profile_file(*a.profile);
       for (const auto& e : profile->entries) {
-        const bool used = std::any_of(all.begin(), all.end(), [&](const auto& s) { return scenario::glob_match(e.pattern, s.id); });
+        const bool used = std::any_of(all.begin(), all.end(), [&](const auto& s) {
+          return scenario::glob_match(e.pattern, s.id);
+        });
         if (!used) {
-          std::fprintf(stderr, "%s: profile entry '%s' matches no scenario\n", e.mark.str().c_str(), e.pattern.c_str());
+          std::fprintf(stderr, "%s: profile entry '%s' matches no scenario\n", e.mark.str().c_str(),
+                       e.pattern.c_str());
           ++load_errors;
         }
       }
@@ -216,7 +233,8 @@ int run_command(const std::vector<std::string_view>& argv) {
     }
   }
   if (load_errors) {
-    std::fprintf(stderr, "gearspec run: %d load error%s; nothing was run\n", load_errors, load_errors == 1 ? "" : "s");
+    std::fprintf(stderr, "gearspec run: %d load error%s; nothing was run\n", load_errors,
+                 load_errors == 1 ? "" : "s");
     return exit_usage;
   }
   std::vector<scenario::scenario> chosen;
@@ -227,7 +245,8 @@ int run_command(const std::vector<std::string_view>& argv) {
     return exit_usage;
   }
   if (a.list) {
-    for (const auto& s : chosen) std::printf("%-50s %-6s %s\n", s.id.c_str(), s.level.c_str(), s.title.c_str());
+    for (const auto& s : chosen)
+      std::printf("%-50s %-6s %s\n", s.id.c_str(), s.level.c_str(), s.title.c_str());
     std::printf("%zu scenario%s\n", chosen.size(), chosen.size() == 1 ? "" : "s");
     return exit_ok;
   }
@@ -237,7 +256,7 @@ int run_command(const std::vector<std::string_view>& argv) {
     if (!a.targets.empty()) {
       target = std::make_unique<engine::fixed_target>(a.targets);
     } else if (a.spawn) {
-      target = std::make_unique<engine::spawn_target>(*a.spawn, a.timeout_scale);
+      target = std::make_unique<engine::spawn_target>(*a.spawn, a.timeout_scale, a.persistent);
     } else {
       refsrv::server_config config;
       for (const auto& [name, v] : a.ref_options)
@@ -252,8 +271,9 @@ int run_command(const std::vector<std::string_view>& argv) {
   engine::terminal_style style;
   style.colour = !a.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
   style.verbose = a.verbose;
-  std::cout << "gearspec: " << chosen.size() << " scenario" << (chosen.size() == 1 ? "" : "s") << " against "
-            << target->describe() << (profile ? " with profile " + profile->implementation + " " + profile->version : "")
+  std::cout << "gearspec: " << chosen.size() << " scenario" << (chosen.size() == 1 ? "" : "s")
+            << " against " << target->describe()
+            << (profile ? " with profile " + profile->implementation + " " + profile->version : "")
             << (a.repeat > 1 ? ", " + std::to_string(a.repeat) + " rounds" : "") << "\n";
   engine::suite_options options;
   options.run.timeout_scale = a.timeout_scale;

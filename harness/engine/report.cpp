@@ -9,21 +9,31 @@ namespace {
 
 const char* colour_of(verdict v) {
   switch (v) {
-    case verdict::pass: return "\033[32m";
-    case verdict::expected_fail: return "\033[36m";
-    case verdict::unsupported: return "\033[33m";
-    default: return "\033[31;1m";
+    case verdict::pass:
+      return "\033[32m";
+    case verdict::expected_fail:
+      return "\033[36m";
+    case verdict::unsupported:
+      return "\033[33m";
+    default:
+      return "\033[31;1m";
   }
 }
 
 const char* label(verdict v) {
   switch (v) {
-    case verdict::pass: return "PASS ";
-    case verdict::fail: return "FAIL ";
-    case verdict::expected_fail: return "XFAIL";
-    case verdict::unexpected_pass: return "XPASS";
-    case verdict::unsupported: return "SKIP ";
-    case verdict::error: return "ERROR";
+    case verdict::pass:
+      return "PASS ";
+    case verdict::fail:
+      return "FAIL ";
+    case verdict::expected_fail:
+      return "XFAIL";
+    case verdict::unexpected_pass:
+      return "XPASS";
+    case verdict::unsupported:
+      return "SKIP ";
+    case verdict::error:
+      return "ERROR";
   }
   return "?    ";
 }
@@ -32,10 +42,18 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       default:
         // XML 1.0 forbids most control characters even escaped: show them as \xNN.
         if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
@@ -69,11 +87,21 @@ std::string json_escape(std::string_view s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {  // keep the file ASCII: bytes above 0x7f may not be UTF-8
           char hex[8];
@@ -87,8 +115,8 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done, std::size_t total,
-                         const terminal_style& style) {
+void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done,
+                         std::size_t total, const terminal_style& style) {
   const int width = static_cast<int>(std::to_string(total).size());
   char counter[64];
   std::snprintf(counter, sizeof counter, "[%*zu/%zu] ", width, done, total);
@@ -121,58 +149,69 @@ void print_details(std::ostream& out, const scenario_result& r, const terminal_s
   if (!r.run.target_logs.empty()) out << r.run.target_logs << "\n";
 }
 
-void print_summary(std::ostream& out, const std::vector<scenario_result>& results, const std::string& target,
-                   const terminal_style& style) {
+void print_summary(std::ostream& out, const std::vector<scenario_result>& results,
+                   const std::string& target, const terminal_style& style) {
   const auto c = count(results);
-  out << "\n" << c.total() << " scenarios against " << target << ": " << c.pass << " passed, " << c.fail << " failed, "
-      << c.expected_fail << " expected failures, " << c.unexpected_pass << " unexpected passes, " << c.unsupported
-      << " unsupported, " << c.error << " errors\n";
+  out << "\n"
+      << c.total() << " scenarios against " << target << ": " << c.pass << " passed, " << c.fail
+      << " failed, " << c.expected_fail << " expected failures, " << c.unexpected_pass
+      << " unexpected passes, " << c.unsupported << " unsupported, " << c.error << " errors\n";
   if (!c.ok()) {
     out << "needs attention:\n";
     for (const auto& r : results)
-      if (is_bad(r.result)) out << "  " << verdict_name(r.result) << "  " << r.source->id << "  (" << r.source->file << ")\n";
+      if (is_bad(r.result))
+        out << "  " << verdict_name(r.result) << "  " << r.source->id << "  (" << r.source->file
+            << ")\n";
   }
   // The plain closing line CI systems read.
   if (style.colour) out << (c.ok() ? "\033[32m" : "\033[31;1m");
-  out << (c.pass + c.expected_fail) << " passed, " << (c.fail + c.unexpected_pass + c.error) << " failed, " << c.unsupported
-      << " skipped";
+  out << (c.pass + c.expected_fail) << " passed, " << (c.fail + c.unexpected_pass + c.error)
+      << " failed, " << c.unsupported << " skipped";
   if (style.colour) out << "\033[0m";
   out << "\n";
 }
 
-bool write_junit(const std::string& path, const std::vector<scenario_result>& results, const std::string& target) {
+bool write_junit(const std::string& path, const std::vector<scenario_result>& results,
+                 const std::string& target) {
   std::ofstream out(path);
   if (!out) return false;
   const auto c = count(results);
   double seconds = 0;
   for (const auto& r : results) seconds += static_cast<double>(r.run.elapsed.count()) / 1000.0;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites name=\"gearspec\" tests=\"" << c.total() << "\" failures=\"" << c.fail + c.unexpected_pass
-      << "\" errors=\"" << c.error << "\" skipped=\"" << c.unsupported << "\" time=\"" << seconds << "\">\n";
-  out << "  <testsuite name=\"gearspec conformance: " << xml_escape(target) << "\" tests=\"" << c.total() << "\" failures=\""
-      << c.fail + c.unexpected_pass << "\" errors=\"" << c.error << "\" skipped=\"" << c.unsupported << "\" time=\""
-      << seconds << "\">\n";
+  out << "<testsuites name=\"gearspec\" tests=\"" << c.total() << "\" failures=\""
+      << c.fail + c.unexpected_pass << "\" errors=\"" << c.error << "\" skipped=\"" << c.unsupported
+      << "\" time=\"" << seconds << "\">\n";
+  out << "  <testsuite name=\"gearspec conformance: " << xml_escape(target) << "\" tests=\""
+      << c.total() << "\" failures=\"" << c.fail + c.unexpected_pass << "\" errors=\"" << c.error
+      << "\" skipped=\"" << c.unsupported << "\" time=\"" << seconds << "\">\n";
   for (const auto& r : results) {
     const auto& s = *r.source;
     const auto slash = s.id.rfind('/');
-    const auto classname = slash == std::string::npos ? std::string("gearspec") : "gearspec." + s.id.substr(0, slash);
+    const auto classname =
+        slash == std::string::npos ? std::string("gearspec") : "gearspec." + s.id.substr(0, slash);
     out << "    <testcase classname=\"" << xml_escape(classname) << "\" name=\"" << xml_escape(s.id)
-        << (r.round > 1 ? " (round " + std::to_string(r.round) + ")" : "") << "\" file=\"" << xml_escape(s.file)
-        << "\" time=\"" << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
-    out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result) << "\"/>";
-    for (const auto& req : s.requirements) out << "<property name=\"requirement\" value=\"" << xml_escape(req) << "\"/>";
+        << (r.round > 1 ? " (round " + std::to_string(r.round) + ")" : "") << "\" file=\""
+        << xml_escape(s.file) << "\" time=\"" << static_cast<double>(r.run.elapsed.count()) / 1000.0
+        << "\">\n";
+    out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result)
+        << "\"/>";
+    for (const auto& req : s.requirements)
+      out << "<property name=\"requirement\" value=\"" << xml_escape(req) << "\"/>";
     out << "</properties>\n";
     const auto details = mismatch_text(r);
     switch (r.result) {
       case verdict::fail:
       case verdict::unexpected_pass:
         out << "      <failure message=\""
-            << xml_escape(r.run.first ? r.run.first->expected.substr(0, 200) : r.reason.substr(0, 200)) << "\" type=\""
-            << verdict_name(r.result) << "\">" << xml_escape(details) << "</failure>\n";
+            << xml_escape(r.run.first ? r.run.first->expected.substr(0, 200)
+                                      : r.reason.substr(0, 200))
+            << "\" type=\"" << verdict_name(r.result) << "\">" << xml_escape(details)
+            << "</failure>\n";
         break;
       case verdict::error:
-        out << "      <error message=\"" << xml_escape(r.reason.substr(0, 200)) << "\" type=\"error\">" << xml_escape(details)
-            << "</error>\n";
+        out << "      <error message=\"" << xml_escape(r.reason.substr(0, 200))
+            << "\" type=\"error\">" << xml_escape(details) << "</error>\n";
         break;
       case verdict::unsupported:
         out << "      <skipped message=\"" << xml_escape(r.reason) << "\"/>\n";
@@ -181,49 +220,59 @@ bool write_junit(const std::string& path, const std::vector<scenario_result>& re
         break;
     }
     if (r.result == verdict::expected_fail)
-      out << "      <system-out>" << xml_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" + details)
+      out << "      <system-out>"
+          << xml_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" +
+                        details)
           << "</system-out>\n";
     else if (is_bad(r.result) && !r.run.transcript.empty())
-      out << "      <system-out>" << xml_escape(format_transcript(r.run.transcript) + r.run.target_logs) << "</system-out>\n";
+      out << "      <system-out>"
+          << xml_escape(format_transcript(r.run.transcript) + r.run.target_logs)
+          << "</system-out>\n";
     out << "    </testcase>\n";
   }
   out << "  </testsuite>\n</testsuites>\n";
   return static_cast<bool>(out);
 }
 
-bool write_json(const std::string& path, const std::vector<scenario_result>& results, const std::string& target) {
+bool write_json(const std::string& path, const std::vector<scenario_result>& results,
+                const std::string& target) {
   std::ofstream out(path);
   if (!out) return false;
   const auto c = count(results);
   out << "{\n  \"tool\": \"gearspec\",\n  \"target\": \"" << json_escape(target) << "\",\n";
-  out << "  \"summary\": {\"total\": " << c.total() << ", \"pass\": " << c.pass << ", \"fail\": " << c.fail
-      << ", \"expected_fail\": " << c.expected_fail << ", \"unexpected_pass\": " << c.unexpected_pass
-      << ", \"unsupported\": " << c.unsupported << ", \"error\": " << c.error << ", \"ok\": " << (c.ok() ? "true" : "false")
+  out << "  \"summary\": {\"total\": " << c.total() << ", \"pass\": " << c.pass
+      << ", \"fail\": " << c.fail << ", \"expected_fail\": " << c.expected_fail
+      << ", \"unexpected_pass\": " << c.unexpected_pass << ", \"unsupported\": " << c.unsupported
+      << ", \"error\": " << c.error << ", \"ok\": " << (c.ok() ? "true" : "false")
       << "},\n  \"results\": [";
   bool first = true;
   for (const auto& r : results) {
     const auto& s = *r.source;
-    out << (first ? "\n" : ",\n") << "    {\"id\": \"" << json_escape(s.id) << "\", \"title\": \"" << json_escape(s.title)
-        << "\", \"file\": \"" << json_escape(s.file) << "\", \"level\": \"" << s.level << "\", \"requirements\": [";
-    for (std::size_t i = 0; i < s.requirements.size(); ++i) out << (i ? ", " : "") << "\"" << json_escape(s.requirements[i]) << "\"";
+    out << (first ? "\n" : ",\n") << "    {\"id\": \"" << json_escape(s.id) << "\", \"title\": \""
+        << json_escape(s.title) << "\", \"file\": \"" << json_escape(s.file) << "\", \"level\": \""
+        << s.level << "\", \"requirements\": [";
+    for (std::size_t i = 0; i < s.requirements.size(); ++i)
+      out << (i ? ", " : "") << "\"" << json_escape(s.requirements[i]) << "\"";
     out << "], \"tags\": [";
-    for (std::size_t i = 0; i < s.tags.size(); ++i) out << (i ? ", " : "") << "\"" << json_escape(s.tags[i]) << "\"";
-    out << "], \"round\": " << r.round << ", \"verdict\": \"" << verdict_name(r.result) << "\", \"reason\": \""
-        << json_escape(r.reason) << "\", \"evidence\": \"" << json_escape(r.evidence) << "\", \"elapsed_ms\": "
-        << r.run.elapsed.count() << ", \"mismatch\": ";
+    for (std::size_t i = 0; i < s.tags.size(); ++i)
+      out << (i ? ", " : "") << "\"" << json_escape(s.tags[i]) << "\"";
+    out << "], \"round\": " << r.round << ", \"verdict\": \"" << verdict_name(r.result)
+        << "\", \"reason\": \"" << json_escape(r.reason) << "\", \"evidence\": \""
+        << json_escape(r.evidence) << "\", \"elapsed_ms\": " << r.run.elapsed.count()
+        << ", \"mismatch\": ";
     if (r.run.first) {
       const auto& m = *r.run.first;
-      out << "{\"at\": \"" << json_escape(m.mark.str()) << "\", \"step\": \"" << json_escape(m.step) << "\", \"expected\": \""
-          << json_escape(m.expected) << "\", \"actual\": \"" << json_escape(m.actual) << "\", \"note\": \"" << json_escape(m.note)
-          << "\"}";
+      out << "{\"at\": \"" << json_escape(m.mark.str()) << "\", \"step\": \"" << json_escape(m.step)
+          << "\", \"expected\": \"" << json_escape(m.expected) << "\", \"actual\": \""
+          << json_escape(m.actual) << "\", \"note\": \"" << json_escape(m.note) << "\"}";
     } else {
       out << "null";
     }
     out << ", \"transcript\": [";
     for (std::size_t i = 0; i < r.run.transcript.size(); ++i) {
       const auto& e = r.run.transcript[i];
-      out << (i ? ", " : "") << "{\"ms\": " << e.at_ms << ", \"actor\": \"" << json_escape(e.actor) << "\", \"dir\": \""
-          << e.direction << "\", \"text\": \"" << json_escape(e.text) << "\"}";
+      out << (i ? ", " : "") << "{\"ms\": " << e.at_ms << ", \"actor\": \"" << json_escape(e.actor)
+          << "\", \"dir\": \"" << e.direction << "\", \"text\": \"" << json_escape(e.text) << "\"}";
     }
     out << "]}";
     first = false;

@@ -15,21 +15,23 @@ struct terminal_style {
 };
 
 /// "[ 12/150] PASS  attach/late-attach  (23 ms)"
-void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done, std::size_t total,
-                         const terminal_style& style);
+void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done,
+                         std::size_t total, const terminal_style& style);
 
 /// The first mismatch, the transcript and server logs of a scenario that did not pass.
 void print_details(std::ostream& out, const scenario_result& r, const terminal_style& style);
 
 /// Counts and the list of scenarios that need attention.
-void print_summary(std::ostream& out, const std::vector<scenario_result>& results, const std::string& target,
-                   const terminal_style& style);
+void print_summary(std::ostream& out, const std::vector<scenario_result>& results,
+                   const std::string& target, const terminal_style& style);
 
 /// JUnit XML as GitLab, Jenkins and GitHub read it. Returns false if the file cannot be written.
-bool write_junit(const std::string& path, const std::vector<scenario_result>& results, const std::string& target);
+bool write_junit(const std::string& path, const std::vector<scenario_result>& results,
+                 const std::string& target);
 
 /// Every verdict with its transcript. Returns false if the file cannot be written.
-bool write_json(const std::string& path, const std::vector<scenario_result>& results, const std::string& target);
+bool write_json(const std::string& path, const std::vector<scenario_result>& results,
+                const std::string& target);
 
 /// JSON string escaping (exposed for tests).
 std::string json_escape(std::string_view s);

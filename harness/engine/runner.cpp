@@ -35,24 +35,28 @@ std::string random_token() {
   return out;
 }
 
-std::string quote(std::string_view bytes) { return "\"" + wire::escape_bytes(bytes, 80) + "\""; }
+std::string quote(std::string_view bytes) {
+  return "\"" + wire::escape_bytes(bytes, 80) + "\"";
+}
 
 /// One actor's TCP connection and what it has received.
 struct actor_connection {
-  actor_connection(asio::io_context& io, const scenario::actor& a) : info(a), socket(io), signal(io) {}
+  actor_connection(asio::io_context& io, const scenario::actor& a)
+      : info(a), socket(io), signal(io) {}
   const scenario::actor& info;
   tcp::socket socket;
   asio::steady_timer signal;  ///< cancelled whenever something arrives
   bool connected = false;
-  bool closed = false;          ///< the connection is gone (either side)
-  bool closed_by_us = false;    ///< disconnect/kill step
-  bool close_expected = false;  ///< an expect_closed step saw it
+  bool closed = false;           ///< the connection is gone (either side)
+  bool closed_by_us = false;     ///< disconnect/kill step
+  bool close_expected = false;   ///< an expect_closed step saw it
+  bool lost_to_restart = false;  ///< its server was restarted or crashed: the close is expected
   bool reading = false;
   std::string close_reason;
   std::deque<wire::packet> inbox;
-  std::string text;      ///< admin bytes not yet parsed
-  std::string pending;   ///< binary bytes not yet decoded
-  std::string garbage;   ///< why the stream could not be decoded, if it could not
+  std::string text;     ///< admin bytes not yet parsed
+  std::string pending;  ///< binary bytes not yet decoded
+  std::string garbage;  ///< why the stream could not be decoded, if it could not
 
   bool binary() const { return info.type != scenario::actor::role::admin; }
   bool ignored(wire::command cmd) const {
@@ -102,25 +106,28 @@ class scenario_runner {
   // Bookkeeping.
 
   milliseconds scaled(milliseconds d) const {
-    return milliseconds(static_cast<long long>(static_cast<double>(d.count()) * options_.timeout_scale));
+    return milliseconds(
+        static_cast<long long>(static_cast<double>(d.count()) * options_.timeout_scale));
   }
 
-  void record(const std::string& actor, char direction, std::string text, std::optional<wire::packet> p = std::nullopt) {
+  void record(const std::string& actor, char direction, std::string text,
+              std::optional<wire::packet> p = std::nullopt) {
     const double at = std::chrono::duration<double, std::milli>(clock::now() - start_).count();
     transcript_.push_back({at, actor, direction, std::move(text), std::move(p)});
   }
 
-  void fail(const scenario::source_mark& mark, const std::string& step, std::string expected, std::string actual,
-            std::string note = {}, outcome kind = outcome::fail) {
+  void fail(const scenario::source_mark& mark, const std::string& step, std::string expected,
+            std::string actual, std::string note = {}, outcome kind = outcome::fail) {
     if (failed_) return;
     failed_ = true;
     result_.result = kind;
     result_.first = mismatch{mark, step, std::move(expected), std::move(actual), std::move(note)};
-    record("", '*', (kind == outcome::error ? "ERROR at " : "MISMATCH at ") + mark.str() + ": " + step);
+    record("", '*',
+           (kind == outcome::error ? "ERROR at " : "MISMATCH at ") + mark.str() + ": " + step);
     abort_all();
   }
-  void fail_error(const scenario::source_mark& mark, const std::string& step, std::string expected, std::string actual,
-                  std::string note) {
+  void fail_error(const scenario::source_mark& mark, const std::string& step, std::string expected,
+                  std::string actual, std::string note) {
     fail(mark, step, std::move(expected), std::move(actual), std::move(note), outcome::error);
   }
 
@@ -173,14 +180,16 @@ class scenario_runner {
     std::string value = name == "run" ? token_ : name + "-" + token_;
     if (name.rfind("epoch", 0) == 0) {
       const long long ahead = name.size() > 5 ? std::stoll(name.substr(5)) : 0;
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch());
       value = std::to_string(now.count() + ahead);
     }
     vars_[name] = value;
     return value;
   }
 
-  std::string expand(const scenario::value_template& t, const std::map<std::string, std::string>& local = {}) {
+  std::string expand(const scenario::value_template& t,
+                     const std::map<std::string, std::string>& local = {}) {
     std::string out;
     for (const auto& p : t.pieces) out += p.is_variable ? variable(p.text, local) : p.text;
     return out;
@@ -194,7 +203,8 @@ class scenario_runner {
     wire::decoder decoder(wire::packet_magic::response, {}, false);
     while (true) {
       net::error_code ec;
-      const auto n = co_await c.socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      const auto n = co_await c.socket.async_read_some(
+          asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         c.closed = true;
         c.close_reason = ec == asio::error::eof ? "closed by the server" : ec.message();
@@ -211,7 +221,8 @@ class scenario_runner {
           if (r.status == wire::decode_status::need_more) break;
           used += r.consumed;
           if (r.status == wire::decode_status::error) {
-            c.garbage = r.error.message() + " (bytes " + quote(std::string_view(c.pending).substr(used, 32)) + ")";
+            c.garbage = r.error.message() + " (bytes " +
+                        quote(std::string_view(c.pending).substr(used, 32)) + ")";
             record(c.info.name, '<', "undecodable: " + c.garbage);
             break;
           }
@@ -234,7 +245,8 @@ class scenario_runner {
     try {
       where = servers_.address(c.info.server);
     } catch (const std::exception& e) {
-      fail_error(st.mark, c.info.name + ": connect", "an address for server '" + c.info.server + "'", e.what(), "target");
+      fail_error(st.mark, c.info.name + ": connect",
+                 "an address for server '" + c.info.server + "'", e.what(), "target");
       co_return false;
     }
     net::error_code ec;
@@ -253,7 +265,8 @@ class scenario_runner {
       }
     };
     limit.async_wait(on_limit);
-    co_await c.socket.async_connect(tcp::endpoint(address, where.port), asio::redirect_error(asio::use_awaitable, ec));
+    co_await c.socket.async_connect(tcp::endpoint(address, where.port),
+                                    asio::redirect_error(asio::use_awaitable, ec));
     limit.cancel();
     if (ec) {
       fail_error(st.mark, c.info.name + ": connect", "a connection to " + where.str(), ec.message(),
@@ -268,9 +281,11 @@ class scenario_runner {
     co_return true;
   }
 
-  asio::awaitable<bool> write(actor_connection& c, const step& st, const std::string& bytes, std::size_t chunk) {
+  asio::awaitable<bool> write(actor_connection& c, const step& st, const std::string& bytes,
+                              std::size_t chunk) {
     if (c.closed) {
-      fail(st.mark, describe(st), "an open connection to write to", "the connection was " + c.close_reason);
+      fail(st.mark, describe(st), "an open connection to write to",
+           "the connection was " + c.close_reason);
       co_return false;
     }
     const std::size_t piece = chunk ? chunk : bytes.size();
@@ -280,10 +295,12 @@ class scenario_runner {
       co_await asio::async_write(c.socket, asio::buffer(part.data(), part.size()),
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        fail(st.mark, describe(st), "to write " + std::to_string(bytes.size()) + " bytes", "write failed: " + ec.message());
+        fail(st.mark, describe(st), "to write " + std::to_string(bytes.size()) + " bytes",
+             "write failed: " + ec.message());
         co_return false;
       }
       if (bytes.empty()) break;
+      if (st.chunk_delay.count() > 0 && at + piece < bytes.size()) co_await pause(st.chunk_delay);
     }
     co_return true;
   }
@@ -293,38 +310,59 @@ class scenario_runner {
 
   static std::string describe(const step& st) {
     switch (st.type) {
-      case step::kind::connect: return st.actor + ": connect";
-      case step::kind::send: return st.actor + ": send " + std::string(wire::name(st.cmd));
-      case step::kind::send_raw: return st.actor + ": send_raw";
+      case step::kind::connect:
+        return st.actor + ": connect";
+      case step::kind::send:
+        return st.actor + ": send " + std::string(wire::name(st.cmd));
+      case step::kind::send_raw:
+        return st.actor + ": send_raw";
       case step::kind::expect:
         return st.actor + ": expect " +
                (st.alternatives.size() == 1 && st.alternatives[0].size() == 1
                     ? std::string(wire::name(st.alternatives[0][0].cmd))
                     : std::to_string(st.alternatives.size()) + " alternative(s)");
-      case step::kind::expect_none: return st.actor + ": expect_none";
-      case step::kind::expect_closed: return st.actor + ": expect_closed";
-      case step::kind::disconnect: return st.actor + ": disconnect";
-      case step::kind::kill: return st.actor + ": kill";
-      case step::kind::admin: return st.actor + ": admin";
-      case step::kind::wait_until: return st.actor + ": wait_until";
-      case step::kind::sleep: return "sleep";
-      case step::kind::parallel: return "parallel";
+      case step::kind::expect_none:
+        return st.actor + ": expect_none";
+      case step::kind::expect_closed:
+        return st.actor + ": expect_closed";
+      case step::kind::disconnect:
+        return st.actor + ": disconnect";
+      case step::kind::kill:
+        return st.actor + ": kill";
+      case step::kind::admin:
+        return st.actor + ": admin";
+      case step::kind::wait_until:
+        return st.actor + ": wait_until";
+      case step::kind::sleep:
+        return "sleep";
+      case step::kind::parallel:
+        return "parallel";
+      case step::kind::restart:
+        return "restart " + st.server;
+      case step::kind::crash:
+        return "crash " + st.server;
     }
     return "step";
   }
 
   std::string describe(const matcher& m, const std::map<std::string, std::string>& local) {
     switch (m.type) {
-      case matcher::kind::any: return "*";
-      case matcher::kind::capture: return "<capture " + m.name + ">";
-      case matcher::kind::regex: return "/" + expand(m.value, local) + "/";
-      case matcher::kind::prefix: return quote(expand(m.value, local)) + "...";
-      case matcher::kind::exact: return quote(expand(m.value, local));
+      case matcher::kind::any:
+        return "*";
+      case matcher::kind::capture:
+        return "<capture " + m.name + ">";
+      case matcher::kind::regex:
+        return "/" + expand(m.value, local) + "/";
+      case matcher::kind::prefix:
+        return quote(expand(m.value, local)) + "...";
+      case matcher::kind::exact:
+        return quote(expand(m.value, local));
     }
     return "?";
   }
 
-  std::string describe(const packet_expectation& e, const std::map<std::string, std::string>& local) {
+  std::string describe(const packet_expectation& e,
+                       const std::map<std::string, std::string>& local) {
     const auto& shape = wire::info(e.cmd);
     std::string out(shape.name);
     out += "(";
@@ -344,12 +382,18 @@ class scenario_runner {
   // ------------------------------------------------------------------------------------------
   // Matching.
 
-  bool matches(const matcher& m, std::string_view value, std::map<std::string, std::string>& local) {
+  bool matches(const matcher& m, std::string_view value,
+               std::map<std::string, std::string>& local) {
     switch (m.type) {
-      case matcher::kind::any: return true;
-      case matcher::kind::capture: local[m.name] = std::string(value); return true;
-      case matcher::kind::exact: return value == expand(m.value, local);
-      case matcher::kind::prefix: return value.substr(0, expand(m.value, local).size()) == expand(m.value, local);
+      case matcher::kind::any:
+        return true;
+      case matcher::kind::capture:
+        local[m.name] = std::string(value);
+        return true;
+      case matcher::kind::exact:
+        return value == expand(m.value, local);
+      case matcher::kind::prefix:
+        return value.substr(0, expand(m.value, local).size()) == expand(m.value, local);
       case matcher::kind::regex: {
         try {
           const std::regex re(expand(m.value, local), std::regex::ECMAScript);
@@ -365,7 +409,8 @@ class scenario_runner {
   enum class verdict { match, mismatch, need_more };
 
   /// Tries one alternative against the relevant received packets.
-  verdict try_alternative(const std::vector<packet_expectation>& alt, const std::vector<const wire::packet*>& got,
+  verdict try_alternative(const std::vector<packet_expectation>& alt,
+                          const std::vector<const wire::packet*>& got,
                           std::map<std::string, std::string>& local) {
     for (std::size_t i = 0; i < alt.size(); ++i) {
       if (i >= got.size()) return verdict::need_more;
@@ -399,34 +444,45 @@ class scenario_runner {
         if (v == verdict::match) {
           for (auto& [k, val] : local) vars_[k] = val;
           // Drop the matched packets and any ignored ones before them.
-          c.inbox.erase(c.inbox.begin(), c.inbox.begin() + static_cast<long>(positions[alt.size() - 1] + 1));
+          c.inbox.erase(c.inbox.begin(),
+                        c.inbox.begin() + static_cast<long>(positions[alt.size() - 1] + 1));
           co_return true;
         }
         if (v == verdict::need_more) waiting = true;
       }
       if (!waiting) {
         std::string actual;
-        for (std::size_t i = 0; i < relevant.size() && i < 4; ++i) actual += (i ? ", " : "") + wire::to_string(*relevant[i]);
+        for (std::size_t i = 0; i < relevant.size() && i < 4; ++i)
+          actual += (i ? ", " : "") + wire::to_string(*relevant[i]);
         std::string expected;
-        for (const auto& alt : st.alternatives) expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
+        for (const auto& alt : st.alternatives)
+          expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
         fail(st.mark, describe(st), expected, actual);
         co_return false;
       }
       if (!c.garbage.empty()) {
-        fail(st.mark, describe(st), describe(st.alternatives[0]), "undecodable bytes: " + c.garbage);
+        fail(st.mark, describe(st), describe(st.alternatives[0]),
+             "undecodable bytes: " + c.garbage);
         co_return false;
       }
       if (c.closed) {
         std::string expected;
-        for (const auto& alt : st.alternatives) expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
-        fail(st.mark, describe(st), expected, "connection " + c.close_reason + (relevant.empty() ? "" : " after a partial match"));
+        for (const auto& alt : st.alternatives)
+          expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
+        fail(st.mark, describe(st), expected,
+             "connection " + c.close_reason + (relevant.empty() ? "" : " after a partial match"));
         co_return false;
       }
       if (clock::now() >= deadline) {
         std::string expected;
-        for (const auto& alt : st.alternatives) expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
-        std::string actual = "nothing within " + std::to_string(scaled(st.timeout.value_or(options_.default_timeout)).count()) + " ms";
-        if (!relevant.empty()) actual = "only " + wire::to_string(*relevant[0]) + (relevant.size() > 1 ? " ..." : "") + " (timed out)";
+        for (const auto& alt : st.alternatives)
+          expected += (expected.empty() ? "" : "  OR  ") + describe(alt);
+        std::string actual =
+            "nothing within " +
+            std::to_string(scaled(st.timeout.value_or(options_.default_timeout)).count()) + " ms";
+        if (!relevant.empty())
+          actual = "only " + wire::to_string(*relevant[0]) + (relevant.size() > 1 ? " ..." : "") +
+                   " (timed out)";
         fail(st.mark, describe(st), expected, actual, "timeout");
         co_return false;
       }
@@ -436,11 +492,13 @@ class scenario_runner {
   }
 
   asio::awaitable<bool> do_expect_none(actor_connection& c, const step& st) {
-    const auto deadline = clock::now() + st.length;  // the window itself is the behaviour: not scaled
+    const auto deadline =
+        clock::now() + st.length;  // the window itself is the behaviour: not scaled
     while (!failed_) {
       for (const auto& p : c.inbox) {
         if (c.ignored(p.cmd)) continue;
-        fail(st.mark, describe(st), "nothing for " + std::to_string(st.length.count()) + " ms", wire::to_string(p));
+        fail(st.mark, describe(st), "nothing for " + std::to_string(st.length.count()) + " ms",
+             wire::to_string(p));
         co_return false;
       }
       if (c.closed) {
@@ -458,7 +516,8 @@ class scenario_runner {
     while (!failed_) {
       for (const auto& p : c.inbox) {
         if (c.ignored(p.cmd)) continue;
-        fail(st.mark, describe(st), "the server closes the connection", wire::to_string(p) + " arrived first");
+        fail(st.mark, describe(st), "the server closes the connection",
+             wire::to_string(p) + " arrived first");
         co_return false;
       }
       if (c.closed) {
@@ -466,8 +525,11 @@ class scenario_runner {
         co_return true;
       }
       if (clock::now() >= deadline) {
-        fail(st.mark, describe(st), "the server closes the connection", "still open after " +
-             std::to_string(scaled(st.timeout.value_or(options_.default_timeout)).count()) + " ms", "timeout");
+        fail(st.mark, describe(st), "the server closes the connection",
+             "still open after " +
+                 std::to_string(scaled(st.timeout.value_or(options_.default_timeout)).count()) +
+                 " ms",
+             "timeout");
         co_return false;
       }
       co_await nap(c.signal, deadline);
@@ -479,9 +541,9 @@ class scenario_runner {
   // Admin.
 
   /// Sends the admin line and reads one whole answer.
-  asio::awaitable<std::optional<wire::admin_response>> admin_round_trip(actor_connection& c, const step& st,
-                                                                         const std::string& line, clock::time_point deadline,
-                                                                         std::string* previous = nullptr) {
+  asio::awaitable<std::optional<wire::admin_response>> admin_round_trip(
+      actor_connection& c, const step& st, const std::string& line, clock::time_point deadline,
+      std::string* previous = nullptr) {
     // wait_until polls: a repeated identical answer is counted, not recorded again.
     const bool quiet = previous && !previous->empty();
     if (!quiet) record(c.info.name, '>', quote(line));
@@ -493,8 +555,10 @@ class scenario_runner {
       if (r.status == wire::decode_status::complete) {
         c.text.erase(0, r.consumed);
         std::string shown;
-        for (const auto& l : answer.lines) shown += (shown.empty() ? "" : " | ") + wire::escape_bytes(l, 200);
-        shown = answer.type == wire::admin_response::kind::list ? "[" + shown + "] ." : quote(shown);
+        for (const auto& l : answer.lines)
+          shown += (shown.empty() ? "" : " | ") + wire::escape_bytes(l, 200);
+        shown =
+            answer.type == wire::admin_response::kind::list ? "[" + shown + "] ." : quote(shown);
         if (!previous || *previous != shown) {
           if (quiet) record(c.info.name, '>', quote(line) + " (polling)");
           record(c.info.name, '<', shown);
@@ -507,13 +571,15 @@ class scenario_runner {
         co_return std::nullopt;
       }
       if (c.closed) {
-        fail(st.mark, describe(st), "an answer to " + quote(line), "connection " + c.close_reason +
-             (c.text.empty() ? "" : " after " + quote(c.text)));
+        fail(st.mark, describe(st), "an answer to " + quote(line),
+             "connection " + c.close_reason + (c.text.empty() ? "" : " after " + quote(c.text)));
         co_return std::nullopt;
       }
       if (clock::now() >= deadline) {
         fail(st.mark, describe(st), "an answer to " + quote(line),
-             c.text.empty() ? "nothing (timed out)" : "incomplete answer " + quote(c.text) + " (timed out)", "timeout");
+             c.text.empty() ? "nothing (timed out)"
+                            : "incomplete answer " + quote(c.text) + " (timed out)",
+             "timeout");
         co_return std::nullopt;
       }
       co_await nap(c.signal, deadline);
@@ -523,17 +589,22 @@ class scenario_runner {
 
   static const char* kind_name(wire::admin_response::kind k) {
     switch (k) {
-      case wire::admin_response::kind::ok: return "ok";
-      case wire::admin_response::kind::err: return "err";
-      case wire::admin_response::kind::list: return "list";
-      case wire::admin_response::kind::other: return "other";
+      case wire::admin_response::kind::ok:
+        return "ok";
+      case wire::admin_response::kind::err:
+        return "err";
+      case wire::admin_response::kind::list:
+        return "list";
+      case wire::admin_response::kind::other:
+        return "other";
     }
     return "?";
   }
 
   /// Assigns matchers to distinct lines (small n: backtracking).
-  bool assign_lines(const std::vector<matcher>& ms, std::size_t i, const std::vector<std::string>& lines,
-                    std::vector<bool>& used, std::map<std::string, std::string>& local) {
+  bool assign_lines(const std::vector<matcher>& ms, std::size_t i,
+                    const std::vector<std::string>& lines, std::vector<bool>& used,
+                    std::map<std::string, std::string>& local) {
     if (i == ms.size()) return true;
     for (std::size_t l = 0; l < lines.size(); ++l) {
       if (used[l]) continue;
@@ -559,8 +630,13 @@ class scenario_runner {
                       (want.response == k::err && got_kind == wire::admin_response::kind::err) ||
                       (want.response == k::list && got_kind == wire::admin_response::kind::list) ||
                       (want.response == k::other && got_kind == wire::admin_response::kind::other);
-      if (!ok) return std::string("a response of kind ") + (want.response == k::ok ? "ok" : want.response == k::err ? "err" : want.response == k::list ? "list" : "other") +
-                      ", got " + kind_name(got_kind);
+      if (!ok)
+        return std::string("a response of kind ") +
+               (want.response == k::ok     ? "ok"
+                : want.response == k::err  ? "err"
+                : want.response == k::list ? "list"
+                                           : "other") +
+               ", got " + kind_name(got_kind);
     }
     if (want.line) {
       const std::string whole = got.lines.empty() ? std::string{} : got.lines[0];
@@ -579,7 +655,8 @@ class scenario_runner {
       if (!ok) {
         std::string w;
         for (const auto& m : ms) w += (w.empty() ? "" : ", ") + describe(m, local);
-        return std::string("exactly the lines [") + w + "]" + (want.unordered ? " in any order" : "");
+        return std::string("exactly the lines [") + w + "]" +
+               (want.unordered ? " in any order" : "");
       }
     }
     if (!want.contains.empty()) {
@@ -627,7 +704,8 @@ class scenario_runner {
     std::string previous;
     int polls = 0;
     while (!failed_) {
-      const auto poll_deadline = std::max(deadline, clock::now() + scaled(options_.default_timeout));
+      const auto poll_deadline =
+          std::max(deadline, clock::now() + scaled(options_.default_timeout));
       auto answer = co_await admin_round_trip(c, st, line, poll_deadline, &previous);
       if (!answer) co_return false;
       last = std::move(answer);
@@ -658,7 +736,8 @@ class scenario_runner {
     co_return !failed_;
   }
 
-  asio::awaitable<void> run_branch(const scenario::step_list& steps, std::size_t& remaining, asio::steady_timer& joined) {
+  asio::awaitable<void> run_branch(const scenario::step_list& steps, std::size_t& remaining,
+                                   asio::steady_timer& joined) {
     co_await run_steps(steps);
     if (--remaining == 0) joined.cancel();
   }
@@ -683,7 +762,15 @@ class scenario_runner {
       }
       co_return !failed_;
     }
+    if (st.type == step::kind::restart || st.type == step::kind::crash)
+      co_return restart_server(st);
     auto& c = *conns_.at(st.actor);
+    if (c.lost_to_restart && st.type != step::kind::disconnect && st.type != step::kind::kill) {
+      fail(st.mark, describe(st), "an actor whose connection is usable",
+           "its connection ended when server '" + c.info.server + "' was restarted",
+           "use a new actor after a restart or crash (the scenario's fault)", outcome::error);
+      co_return false;
+    }
     if (st.type == step::kind::disconnect || st.type == step::kind::kill) {
       if (!c.connected) {
         fail(st.mark, describe(st), "an open connection", "never connected");
@@ -719,21 +806,27 @@ class scenario_runner {
         std::string bytes;
         // Arguments are joined as given, so a scenario can also put NULs where the shape does not
         // expect them; the codec prints what was actually sent.
-        wire::encode_raw(wire::magic_bytes(st.request_magic ? wire::packet_magic::request : wire::packet_magic::response),
-                         wire::number(st.cmd), static_cast<std::uint32_t>(payload.size()), payload, bytes);
-        wire::decoder d(st.request_magic ? wire::packet_magic::request : wire::packet_magic::response, {}, false);
+        wire::encode_raw(wire::magic_bytes(st.request_magic ? wire::packet_magic::request
+                                                            : wire::packet_magic::response),
+                         wire::number(st.cmd), static_cast<std::uint32_t>(payload.size()), payload,
+                         bytes);
+        wire::decoder d(
+            st.request_magic ? wire::packet_magic::request : wire::packet_magic::response, {},
+            false);
         wire::frame f;
         const auto r = d.decode(bytes, f);
         if (r.status == wire::decode_status::complete)
-          record(c.info.name, '>', wire::to_string(f.packet, {64, !st.request_magic}), wire::packet::from(f.packet));
+          record(c.info.name, '>', wire::to_string(f.packet, {64, !st.request_magic}),
+                 wire::packet::from(f.packet));
         else
           record(c.info.name, '>', std::string(wire::name(st.cmd)) + " (malformed)");
         co_return co_await write(c, st, bytes, st.chunk);
       }
       case step::kind::send_raw: {
         const auto bytes = expand(st.raw);
-        record(c.info.name, '>', "raw " + std::to_string(bytes.size()) + " bytes " + quote(bytes) +
-                                     (st.chunk ? " in chunks of " + std::to_string(st.chunk) : ""));
+        record(c.info.name, '>',
+               "raw " + std::to_string(bytes.size()) + " bytes " + quote(bytes) +
+                   (st.chunk ? " in chunks of " + std::to_string(st.chunk) : ""));
         co_return co_await write(c, st, bytes, st.chunk);
       }
       case step::kind::expect:
@@ -750,6 +843,27 @@ class scenario_runner {
     }
   }
 
+  /// restart / crash: blocks this thread while the target stops and starts the server (bounded by
+  /// the target). Connections to that server end; that is expected, not a failure.
+  bool restart_server(const step& st) {
+    const bool crash = st.type == step::kind::crash;
+    for (auto& [name, c] : conns_)
+      if (c->info.server == st.server && c->connected) c->lost_to_restart = true;
+    record("", '*',
+           crash ? "crash server " + st.server + " (killed, then started again)"
+                 : "restart server " + st.server);
+    try {
+      servers_.restart(st.server, crash);
+    } catch (const target_error& e) {
+      fail(st.mark, describe(st), "the server to start again", e.what(),
+           "target could not restart the server", outcome::error);
+      return false;
+    }
+    record("", '*',
+           "server " + st.server + " listening again on " + servers_.address(st.server).str());
+    return true;
+  }
+
   asio::awaitable<void> main() {
     const bool ok = co_await run_steps(s_.steps);
     if (ok && !failed_) {
@@ -760,17 +874,21 @@ class scenario_runner {
         if (failed_) break;
         const scenario::source_mark end_mark{s_.file, 0, 0};
         if (!c.garbage.empty()) {
-          fail(end_mark, a.name + ": end of scenario", "only Gearman packets", "undecodable bytes: " + c.garbage);
+          fail(end_mark, a.name + ": end of scenario", "only Gearman packets",
+               "undecodable bytes: " + c.garbage);
           break;
         }
         for (const auto& p : c.inbox) {
           if (c.ignored(p.cmd)) continue;
           fail(end_mark, a.name + ": end of scenario", "no packet that no step expects",
-               wire::to_string(p), "unexpected packet (expect it, or add its type to the actor's ignore list)");
+               wire::to_string(p),
+               "unexpected packet (expect it, or add its type to the actor's ignore list)");
           break;
         }
-        if (!failed_ && c.binary() && c.closed && !c.closed_by_us && !c.close_expected)
-          fail(end_mark, a.name + ": end of scenario", "the connection to stay open", "connection " + c.close_reason,
+        if (!failed_ && c.binary() && c.closed && !c.closed_by_us && !c.close_expected &&
+            !c.lost_to_restart)
+          fail(end_mark, a.name + ": end of scenario", "the connection to stay open",
+               "connection " + c.close_reason,
                "unexpected disconnect (add an expect_closed step if the server should close it)");
         if (!failed_ && !c.binary() && !c.text.empty())
           fail(end_mark, a.name + ": end of scenario", "no unread admin output", quote(c.text));
@@ -796,14 +914,17 @@ class scenario_runner {
 
 }  // namespace
 
-run_result run_scenario(const scenario::scenario& s, target_instance& servers, const run_options& options) {
+run_result run_scenario(const scenario::scenario& s, target_instance& servers,
+                        const run_options& options) {
   scenario_runner runner(s, servers, options);
   auto result = runner.run();
   if (result.result != outcome::pass) {
     // A failure because the server process died is an infrastructure error, not a verdict.
     if (auto problem = servers.problem()) {
       result.result = outcome::error;
-      if (result.first) result.first->note = *problem + (result.first->note.empty() ? "" : "; " + result.first->note);
+      if (result.first)
+        result.first->note =
+            *problem + (result.first->note.empty() ? "" : "; " + result.first->note);
     }
     result.target_logs = servers.logs();
   }

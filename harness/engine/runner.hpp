@@ -17,10 +17,10 @@ namespace gearspec::engine {
 
 /// One line of a transcript.
 struct transcript_entry {
-  double at_ms = 0;    ///< since the scenario started
-  std::string actor;   ///< actor name, or "" for scenario-level events
+  double at_ms = 0;      ///< since the scenario started
+  std::string actor;     ///< actor name, or "" for scenario-level events
   char direction = '*';  ///< '>' sent, '<' received, '*' event
-  std::string text;    ///< the packet as printed by the codec, an admin line, or an event
+  std::string text;      ///< the packet as printed by the codec, an admin line, or an event
   std::optional<wire::packet> packet;  ///< the packet itself, for '>' and '<' packet lines
 };
 
@@ -63,7 +63,8 @@ struct run_options {
 };
 
 /// Runs a scenario against started servers.
-run_result run_scenario(const scenario::scenario& s, target_instance& servers, const run_options& options = {});
+run_result run_scenario(const scenario::scenario& s, target_instance& servers,
+                        const run_options& options = {});
 
 /// Prints a transcript, one line per entry.
 std::string format_transcript(const std::vector<transcript_entry>& transcript);

@@ -8,12 +8,18 @@ namespace gearspec::engine {
 
 const char* verdict_name(verdict v) {
   switch (v) {
-    case verdict::pass: return "pass";
-    case verdict::fail: return "fail";
-    case verdict::expected_fail: return "expected-fail";
-    case verdict::unexpected_pass: return "unexpected-pass";
-    case verdict::unsupported: return "unsupported";
-    case verdict::error: return "error";
+    case verdict::pass:
+      return "pass";
+    case verdict::fail:
+      return "fail";
+    case verdict::expected_fail:
+      return "expected-fail";
+    case verdict::unexpected_pass:
+      return "unexpected-pass";
+    case verdict::unsupported:
+      return "unsupported";
+    case verdict::error:
+      return "error";
   }
   return "?";
 }
@@ -30,14 +36,17 @@ scenario_result run_one(const scenario::scenario& s, target& t, const suite_opti
     r.evidence = entry->evidence;
     return r;
   }
-  if (auto why = t.unsupported(s.servers)) {
+  server_needs needs;
+  needs.restart = s.needs_restart();
+  needs.persistent_queue = s.needs_persistent_queue();
+  if (auto why = t.unsupported(s.servers, needs)) {
     r.result = verdict::unsupported;
     r.reason = *why;
     return r;
   }
   std::unique_ptr<target_instance> servers;
   try {
-    servers = t.start(s.servers);
+    servers = t.start(s.servers, needs);
   } catch (const std::exception& e) {
     r.result = verdict::error;
     r.reason = std::string("target: ") + e.what();
@@ -48,7 +57,9 @@ scenario_result run_one(const scenario::scenario& s, target& t, const suite_opti
   switch (r.run.result) {
     case outcome::pass:
       r.result = entry ? verdict::unexpected_pass : verdict::pass;
-      if (entry) r.reason = "the profile expects a failure (" + entry->reason + ") but it passed: update the profile";
+      if (entry)
+        r.reason = "the profile expects a failure (" + entry->reason +
+                   ") but it passed: update the profile";
       break;
     case outcome::fail:
       r.result = entry ? verdict::expected_fail : verdict::fail;
@@ -82,10 +93,12 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
       if (i >= total) return;
       const auto& s = scenarios[i % scenarios.size()];
       scenario_result r;
-      if (options.global_limit.count() > 0 && std::chrono::steady_clock::now() - started > options.global_limit) {
+      if (options.global_limit.count() > 0 &&
+          std::chrono::steady_clock::now() - started > options.global_limit) {
         r.source = &s;
         r.result = verdict::error;
-        r.reason = "not run: the global time limit of " + std::to_string(options.global_limit.count()) + " ms was reached";
+        r.reason = "not run: the global time limit of " +
+                   std::to_string(options.global_limit.count()) + " ms was reached";
       } else {
         r = run_one(s, t, options);
       }
@@ -96,7 +109,8 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
       if (options.on_result) options.on_result(results[i], done, total);
     }
   };
-  const unsigned jobs = std::max(1u, std::min<unsigned>(options.jobs, static_cast<unsigned>(total ? total : 1)));
+  const unsigned jobs =
+      std::max(1u, std::min<unsigned>(options.jobs, static_cast<unsigned>(total ? total : 1)));
   std::vector<std::thread> threads;
   for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
   worker();
@@ -108,12 +122,24 @@ suite_counts count(const std::vector<scenario_result>& results) {
   suite_counts c;
   for (const auto& r : results) {
     switch (r.result) {
-      case verdict::pass: ++c.pass; break;
-      case verdict::fail: ++c.fail; break;
-      case verdict::expected_fail: ++c.expected_fail; break;
-      case verdict::unexpected_pass: ++c.unexpected_pass; break;
-      case verdict::unsupported: ++c.unsupported; break;
-      case verdict::error: ++c.error; break;
+      case verdict::pass:
+        ++c.pass;
+        break;
+      case verdict::fail:
+        ++c.fail;
+        break;
+      case verdict::expected_fail:
+        ++c.expected_fail;
+        break;
+      case verdict::unexpected_pass:
+        ++c.unexpected_pass;
+        break;
+      case verdict::unsupported:
+        ++c.unsupported;
+        break;
+      case verdict::error:
+        ++c.error;
+        break;
     }
   }
   return c;

@@ -25,7 +25,9 @@ enum class verdict {
 const char* verdict_name(verdict v);
 
 /// True for verdicts that make the run fail (exit code 1).
-inline bool is_bad(verdict v) { return v == verdict::fail || v == verdict::unexpected_pass || v == verdict::error; }
+inline bool is_bad(verdict v) {
+  return v == verdict::fail || v == verdict::unexpected_pass || v == verdict::error;
+}
 
 struct scenario_result {
   const scenario::scenario* source = nullptr;
@@ -33,7 +35,7 @@ struct scenario_result {
   std::string reason;    ///< profile reason, unsupported reason, or error cause
   std::string evidence;  ///< profile evidence
   run_result run;
-  unsigned round = 1;    ///< with --repeat
+  unsigned round = 1;  ///< with --repeat
 };
 
 struct suite_options {
@@ -53,8 +55,11 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
 
 /// Counts per verdict.
 struct suite_counts {
-  std::size_t pass = 0, fail = 0, expected_fail = 0, unexpected_pass = 0, unsupported = 0, error = 0;
-  std::size_t total() const { return pass + fail + expected_fail + unexpected_pass + unsupported + error; }
+  std::size_t pass = 0, fail = 0, expected_fail = 0, unexpected_pass = 0, unsupported = 0,
+              error = 0;
+  std::size_t total() const {
+    return pass + fail + expected_fail + unexpected_pass + unsupported + error;
+  }
   bool ok() const { return fail == 0 && unexpected_pass == 0 && error == 0; }
 };
 suite_counts count(const std::vector<scenario_result>& results);

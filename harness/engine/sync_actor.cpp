@@ -23,9 +23,12 @@ using clock = std::chrono::steady_clock;
 
 bool arg_matcher::matches(const std::string& actual) const {
   switch (type) {
-    case kind::any: return true;
-    case kind::exact: return actual == value;
-    case kind::prefix: return actual.compare(0, value.size(), value) == 0;
+    case kind::any:
+      return true;
+    case kind::exact:
+      return actual == value;
+    case kind::prefix:
+      return actual.compare(0, value.size(), value) == 0;
     case kind::regex:
       try {
         return std::regex_match(actual, std::regex(value, std::regex::ECMAScript));
@@ -38,15 +41,20 @@ bool arg_matcher::matches(const std::string& actual) const {
 
 std::string arg_matcher::describe() const {
   switch (type) {
-    case kind::any: return "*";
-    case kind::exact: return "\"" + wire::escape_bytes(value, 80) + "\"";
-    case kind::prefix: return "\"" + wire::escape_bytes(value, 80) + "\"...";
-    case kind::regex: return "/" + value + "/";
+    case kind::any:
+      return "*";
+    case kind::exact:
+      return "\"" + wire::escape_bytes(value, 80) + "\"";
+    case kind::prefix:
+      return "\"" + wire::escape_bytes(value, 80) + "\"...";
+    case kind::regex:
+      return "/" + value + "/";
   }
   return "?";
 }
 
-sync_actor::sync_actor(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+sync_actor::sync_actor(const std::string& host, std::uint16_t port,
+                       std::chrono::milliseconds timeout) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -106,9 +114,11 @@ void sync_actor::send(const std::string& name, const std::vector<std::string>& a
   const auto& shape = wire::info(*cmd);
   if (args.size() != shape.arg_count) {
     std::string names;
-    for (std::size_t i = 0; i < shape.arg_count; ++i) names += (i ? ", " : "") + std::string(shape.arg_names[i]);
-    throw std::invalid_argument(std::string(shape.name) + " takes " + std::to_string(shape.arg_count) + " argument(s)" +
-                                (names.empty() ? "" : " (" + names + ")") + ", got " + std::to_string(args.size()));
+    for (std::size_t i = 0; i < shape.arg_count; ++i)
+      names += (i ? ", " : "") + std::string(shape.arg_names[i]);
+    throw std::invalid_argument(
+        std::string(shape.name) + " takes " + std::to_string(shape.arg_count) + " argument(s)" +
+        (names.empty() ? "" : " (" + names + ")") + ", got " + std::to_string(args.size()));
   }
   // Arguments are joined as given, like YAML send steps, so scripts can also craft odd packets.
   std::string payload;
@@ -124,7 +134,8 @@ void sync_actor::send(const std::string& name, const std::vector<std::string>& a
 
 bool sync_actor::fill(clock::time_point deadline) {
   if (fd_ < 0 || eof_) return false;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, left > 0 ? static_cast<int>(left) : 0) <= 0) return false;
   char chunk[65536];
@@ -148,7 +159,8 @@ std::optional<wire::packet> sync_actor::receive(std::chrono::milliseconds timeou
       buffer_.erase(0, r.consumed);
       return p;
     }
-    if (r.status == wire::decode_status::error) throw expect_error("undecodable bytes from the server: " + r.error.message());
+    if (r.status == wire::decode_status::error)
+      throw expect_error("undecodable bytes from the server: " + r.error.message());
     if (eof_) throw expect_error("the server closed the connection");
     if (clock::now() >= deadline) return std::nullopt;
     fill(deadline);
@@ -161,7 +173,8 @@ wire::packet sync_actor::expect(const std::string& name, const std::vector<arg_m
   if (!cmd) throw std::invalid_argument("unknown packet name '" + name + "'");
   const auto& shape = wire::info(*cmd);
   if (args.size() > shape.arg_count)
-    throw std::invalid_argument(std::string(shape.name) + " has " + std::to_string(shape.arg_count) + " argument(s), got " +
+    throw std::invalid_argument(std::string(shape.name) + " has " +
+                                std::to_string(shape.arg_count) + " argument(s), got " +
                                 std::to_string(args.size()) + " matchers");
   std::string wanted(shape.name);
   wanted += "(";
@@ -174,24 +187,31 @@ wire::packet sync_actor::expect(const std::string& name, const std::vector<arg_m
   } catch (const expect_error& e) {
     throw expect_error("expected " + wanted + ", but " + e.what());
   }
-  if (!got) throw expect_error("expected " + wanted + ", but nothing arrived within " + std::to_string(timeout.count()) + " ms");
+  if (!got)
+    throw expect_error("expected " + wanted + ", but nothing arrived within " +
+                       std::to_string(timeout.count()) + " ms");
   bool ok = got->cmd == *cmd;
-  for (std::size_t i = 0; ok && i < args.size(); ++i) ok = i < got->args.size() && args[i].matches(got->args[i]);
+  for (std::size_t i = 0; ok && i < args.size(); ++i)
+    ok = i < got->args.size() && args[i].matches(got->args[i]);
   if (!ok) throw expect_error("expected " + wanted + ", got " + wire::to_string(*got));
   return *got;
 }
 
 void sync_actor::expect_none(std::chrono::milliseconds window) {
   const auto got = receive(window);
-  if (got) throw expect_error("expected nothing for " + std::to_string(window.count()) + " ms, got " + wire::to_string(*got));
+  if (got)
+    throw expect_error("expected nothing for " + std::to_string(window.count()) + " ms, got " +
+                       wire::to_string(*got));
 }
 
 void sync_actor::expect_closed(std::chrono::milliseconds timeout) {
   const auto deadline = clock::now() + timeout;
   while (!eof_) {
-    if (!buffer_.empty()) throw expect_error("expected the server to close the connection, got more bytes first");
-    if (clock::now() >= deadline) throw expect_error("expected the server to close the connection within " +
-                                                     std::to_string(timeout.count()) + " ms; it is still open");
+    if (!buffer_.empty())
+      throw expect_error("expected the server to close the connection, got more bytes first");
+    if (clock::now() >= deadline)
+      throw expect_error("expected the server to close the connection within " +
+                         std::to_string(timeout.count()) + " ms; it is still open");
     fill(deadline);
   }
 }
@@ -207,10 +227,13 @@ wire::admin_response sync_actor::admin(const std::string& line, std::chrono::mil
       buffer_.erase(0, r.consumed);
       return out;
     }
-    if (r.status == wire::decode_status::error) throw expect_error("bad admin answer: " + r.error.message());
-    if (eof_) throw expect_error("the server closed the connection before answering '" + line + "'");
+    if (r.status == wire::decode_status::error)
+      throw expect_error("bad admin answer: " + r.error.message());
+    if (eof_)
+      throw expect_error("the server closed the connection before answering '" + line + "'");
     if (clock::now() >= deadline)
-      throw expect_error("no complete answer to '" + line + "' within " + std::to_string(timeout.count()) + " ms");
+      throw expect_error("no complete answer to '" + line + "' within " +
+                         std::to_string(timeout.count()) + " ms");
     fill(deadline);
   }
 }

@@ -37,20 +37,22 @@ struct arg_matcher {
 class sync_actor {
  public:
   /// Connects to host:port within timeout; throws expect_error if it cannot.
-  sync_actor(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  sync_actor(const std::string& host, std::uint16_t port,
+             std::chrono::milliseconds timeout = std::chrono::seconds(5));
   ~sync_actor();
   sync_actor(const sync_actor&) = delete;
   sync_actor& operator=(const sync_actor&) = delete;
 
-  /// Sends a request packet by protocol name (case-insensitive). Throws std::invalid_argument for an
-  /// unknown name or the wrong number of arguments, expect_error if the connection is gone.
+  /// Sends a request packet by protocol name (case-insensitive). Throws std::invalid_argument for
+  /// an unknown name or the wrong number of arguments, expect_error if the connection is gone.
   void send(const std::string& name, const std::vector<std::string>& args);
   /// Sends arbitrary bytes.
   void send_raw(const std::string& bytes);
   /// The next packet, or nullopt if none arrives within timeout (throws if the connection closed).
   std::optional<wire::packet> receive(std::chrono::milliseconds timeout);
   /// The next packet must be `name` with arguments matching; returns it, or throws expect_error.
-  wire::packet expect(const std::string& name, const std::vector<arg_matcher>& args, std::chrono::milliseconds timeout);
+  wire::packet expect(const std::string& name, const std::vector<arg_matcher>& args,
+                      std::chrono::milliseconds timeout);
   /// Nothing may arrive for `window`; throws expect_error naming what did.
   void expect_none(std::chrono::milliseconds window);
   /// The server must close the connection within timeout.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -26,7 +27,8 @@ endpoint parse_endpoint(const std::string& text) {
   const auto port_text = text.substr(colon + 1);
   char* end = nullptr;
   const long port = std::strtol(port_text.c_str(), &end, 10);
-  if (*end != '\0' || port <= 0 || port > 65535) throw std::invalid_argument("bad port in '" + text + "'");
+  if (*end != '\0' || port <= 0 || port > 65535)
+    throw std::invalid_argument("bad port in '" + text + "'");
   e.port = static_cast<std::uint16_t>(port);
   return e;
 }
@@ -37,7 +39,8 @@ namespace {
 
 class fixed_instance final : public target_instance {
  public:
-  explicit fixed_instance(std::map<std::string, endpoint> addresses) : addresses_(std::move(addresses)) {}
+  explicit fixed_instance(std::map<std::string, endpoint> addresses)
+      : addresses_(std::move(addresses)) {}
   endpoint address(const std::string& server) const override { return addresses_.at(server); }
 
  private:
@@ -50,7 +53,9 @@ fixed_target::fixed_target(const std::vector<std::string>& specs) {
   for (const auto& spec : specs) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos) {
-      if (default_) throw std::invalid_argument("give one --target HOST:PORT, or NAME=HOST:PORT for each server");
+      if (default_)
+        throw std::invalid_argument(
+            "give one --target HOST:PORT, or NAME=HOST:PORT for each server");
       default_ = parse_endpoint(spec);
     } else {
       named_[spec.substr(0, eq)] = parse_endpoint(spec.substr(eq + 1));
@@ -58,16 +63,22 @@ fixed_target::fixed_target(const std::vector<std::string>& specs) {
   }
 }
 
-std::optional<std::string> fixed_target::unsupported(const std::vector<std::string>& servers) const {
+std::optional<std::string> fixed_target::unsupported(const std::vector<std::string>& servers,
+                                                     const server_needs& needs) const {
+  if (needs.restart)
+    return "restarts servers, which an existing server given by address cannot do (use --spawn or "
+           "the embedded server)";
   std::string missing;
   for (const auto& s : servers)
-    if (!named_.count(s) && !(default_ && servers.size() == 1)) missing += (missing.empty() ? "" : ", ") + s;
+    if (!named_.count(s) && !(default_ && servers.size() == 1))
+      missing += (missing.empty() ? "" : ", ") + s;
   if (missing.empty()) return std::nullopt;
   return "needs server(s) " + missing + ": give --target NAME=HOST:PORT for each";
 }
 
-std::unique_ptr<target_instance> fixed_target::start(const std::vector<std::string>& servers) {
-  if (auto why = unsupported(servers)) throw target_error(*why);
+std::unique_ptr<target_instance> fixed_target::start(const std::vector<std::string>& servers,
+                                                     const server_needs& needs) {
+  if (auto why = unsupported(servers, needs)) throw target_error(*why);
   std::map<std::string, endpoint> addresses;
   for (const auto& s : servers) addresses[s] = named_.count(s) ? named_.at(s) : *default_;
   return std::make_unique<fixed_instance>(std::move(addresses));
@@ -124,6 +135,8 @@ struct process {
   std::string name;
   std::uint16_t port = 0;
   std::string log_path;
+  std::string command_template;
+  double scale = 1.0;
   int exit_status = -1;  ///< set once reaped
 };
 
@@ -145,9 +158,11 @@ class spawned_instance final : public target_instance {
   std::optional<std::string> problem() override {
     for (auto& p : processes_) {
       if (reap(p, false)) {
-        std::string how = WIFSIGNALED(p.exit_status) ? "was killed by signal " + std::to_string(WTERMSIG(p.exit_status))
-                                                     : "exited with status " + std::to_string(WEXITSTATUS(p.exit_status));
-        return "server '" + p.name + "' (pid " + std::to_string(p.pid) + ") " + how + " during the scenario";
+        std::string how = WIFSIGNALED(p.exit_status)
+                              ? "was killed by signal " + std::to_string(WTERMSIG(p.exit_status))
+                              : "exited with status " + std::to_string(WEXITSTATUS(p.exit_status));
+        return "server '" + p.name + "' (pid " + std::to_string(p.pid) + ") " + how +
+               " during the scenario";
       }
     }
     return std::nullopt;
@@ -168,18 +183,53 @@ class spawned_instance final : public target_instance {
     process p;
     p.name = name;
     p.port = pick_free_port();
+    p.command_template = command_template;
+    p.scale = scale;
     const auto server_dir = dir_ + "/" + name;
     std::filesystem::create_directories(server_dir);
     p.log_path = server_dir + ".log";
-    std::string command = command_template;
+    processes_.push_back(p);
+    run(processes_.back(), false);
+  }
+
+  void restart(const std::string& server, bool crash) override {
+    auto found = std::find_if(processes_.begin(), processes_.end(),
+                              [&](const process& p) { return p.name == server; });
+    if (found == processes_.end()) throw target_error("no server named " + server);
+    process& p = *found;
+    if (reap(p, false))
+      throw target_error("server '" + server + "' had already exited before the restart");
+    ::kill(p.pid, crash ? SIGKILL : SIGTERM);  // only the process we started, by PID
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<long>(10000 * p.scale));
+    while (!reap(p, false)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(p.pid, SIGKILL);
+        reap(p, true);
+        throw target_error("server '" + server + "' did not stop within 10 s of SIGTERM");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // Same port, same {dir}: the server finds its data again. The log keeps both runs.
+    p.pid = -1;
+    p.exit_status = -1;
+    run(p, true);
+  }
+
+ private:
+  void run(process& p, bool again) {
+    const auto server_dir = dir_ + "/" + p.name;
+    std::string command = p.command_template;
     for (std::string::size_type at; (at = command.find("{port}")) != std::string::npos;)
       command.replace(at, 6, std::to_string(p.port));
-    for (std::string::size_type at; (at = command.find("{dir}")) != std::string::npos;) command.replace(at, 5, server_dir);
+    for (std::string::size_type at; (at = command.find("{dir}")) != std::string::npos;)
+      command.replace(at, 5, server_dir);
     const std::string shell = "exec " + command;
     p.pid = ::fork();
     if (p.pid < 0) throw target_error("fork failed");
     if (p.pid == 0) {
-      const int log = ::open(p.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int log =
+          ::open(p.log_path.c_str(), O_WRONLY | O_CREAT | (again ? O_APPEND : O_TRUNC), 0644);
       const int null = ::open("/dev/null", O_RDONLY);
       if (log >= 0) {
         ::dup2(log, 1);
@@ -189,21 +239,22 @@ class spawned_instance final : public target_instance {
       ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    processes_.push_back(p);
-    auto& started = processes_.back();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(10000 * scale));
-    while (!port_is_listening(started.port)) {
-      if (reap(started, false))
-        throw target_error("spawned server '" + name + "' exited before listening on port " + std::to_string(started.port) +
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<long>(10000 * p.scale));
+    while (!port_is_listening(p.port)) {
+      if (reap(p, false))
+        throw target_error("spawned server '" + p.name + "' exited before listening on port " +
+                           std::to_string(p.port) + (again ? " after a restart" : "") +
                            " (command: " + command + ")\n" + logs());
       if (std::chrono::steady_clock::now() > deadline)
-        throw target_error("spawned server '" + name + "' did not listen on port " + std::to_string(started.port) +
-                           " within 10 s (command: " + command + ")\n" + logs());
+        throw target_error("spawned server '" + p.name + "' did not listen on port " +
+                           std::to_string(p.port) + " within 10 s" +
+                           (again ? " after a restart" : "") + " (command: " + command + ")\n" +
+                           logs());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 
- private:
   static bool reap(process& p, bool block) {
     if (p.exit_status >= 0) return true;
     if (p.pid <= 0) return false;
@@ -233,13 +284,24 @@ class spawned_instance final : public target_instance {
 
 }  // namespace
 
-spawn_target::spawn_target(std::string command_template, double timeout_scale)
-    : command_(std::move(command_template)), scale_(timeout_scale) {
+spawn_target::spawn_target(std::string command_template, double timeout_scale, bool persistent)
+    : command_(std::move(command_template)), scale_(timeout_scale), persistent_(persistent) {
   if (command_.find("{port}") == std::string::npos)
-    throw std::invalid_argument("--spawn command must contain {port}, e.g. '/usr/sbin/gearmand --port {port}'");
+    throw std::invalid_argument(
+        "--spawn command must contain {port}, e.g. '/usr/sbin/gearmand --port {port}'");
 }
 
-std::unique_ptr<target_instance> spawn_target::start(const std::vector<std::string>& servers) {
+std::optional<std::string> spawn_target::unsupported(const std::vector<std::string>&,
+                                                     const server_needs& needs) const {
+  if (needs.persistent_queue && !persistent_)
+    return "needs a persistent queue: give --persistent if the spawn command configures one "
+           "(e.g. gearmand -q libsqlite3 --libsqlite3-db {dir}/queue.db)";
+  return std::nullopt;
+}
+
+std::unique_ptr<target_instance> spawn_target::start(const std::vector<std::string>& servers,
+                                                     const server_needs& needs) {
+  if (auto why = unsupported(servers, needs)) throw target_error(*why);
   char dir_template[] = "/tmp/gearspec-spawn-XXXXXX";
   const char* dir = ::mkdtemp(dir_template);
   if (!dir) throw target_error("cannot create a temporary directory");
@@ -248,6 +310,8 @@ std::unique_ptr<target_instance> spawn_target::start(const std::vector<std::stri
   return instance;
 }
 
-std::string spawn_target::describe() const { return "spawned per scenario: " + command_; }
+std::string spawn_target::describe() const {
+  return "spawned per scenario: " + command_ + (persistent_ ? " (persistent queue)" : "");
+}
 
 }  // namespace gearspec::engine

@@ -26,12 +26,25 @@ class target_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What a scenario needs from its servers besides addresses (its `needs:` list).
+struct server_needs {
+  bool restart = false;           ///< restart / crash steps: the target must be able to do both
+  bool persistent_queue = false;  ///< background jobs must survive a restart (a persistent queue)
+};
+
 /// The servers one scenario run uses.
 class target_instance {
  public:
   virtual ~target_instance() = default;
   /// Address of a named server of the scenario.
   virtual endpoint address(const std::string& server) const = 0;
+  /** Stops a server and starts it again on the same address with the same data directory:
+      gracefully (SIGTERM, or an orderly stop in-process) or as a crash (SIGKILL, or an in-process
+      stop that writes nothing more). Returns once it listens again. Throws target_error. */
+  virtual void restart(const std::string& server, bool crash) {
+    (void)crash;
+    throw target_error("this target cannot restart server '" + server + "'");
+  }
   /// If a server has died or misbehaved at the process level, says how (checked after a failure).
   virtual std::optional<std::string> problem() { return std::nullopt; }
   /// Server-side log lines worth showing with a failure (spawned servers' output).
@@ -43,11 +56,20 @@ class target {
  public:
   virtual ~target() = default;
   /// Starts or locates one server per name. Throws target_error.
-  virtual std::unique_ptr<target_instance> start(const std::vector<std::string>& servers) = 0;
-  /// Why a scenario with these servers cannot run here, or nullopt if it can.
-  virtual std::optional<std::string> unsupported(const std::vector<std::string>& servers) const {
+  virtual std::unique_ptr<target_instance> start(const std::vector<std::string>& servers,
+                                                 const server_needs& needs) = 0;
+  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers) {
+    return start(servers, {});
+  }
+  /// Why a scenario with these servers and needs cannot run here, or nullopt if it can.
+  virtual std::optional<std::string> unsupported(const std::vector<std::string>& servers,
+                                                 const server_needs& needs) const {
     (void)servers;
+    (void)needs;
     return std::nullopt;
+  }
+  std::optional<std::string> unsupported(const std::vector<std::string>& servers) const {
+    return unsupported(servers, {});
   }
   /// One line for reports, e.g. "embedded reference server".
   virtual std::string describe() const = 0;
@@ -58,8 +80,12 @@ class fixed_target final : public target {
  public:
   /// Each spec is "HOST:PORT" or "NAME=HOST:PORT". Throws std::invalid_argument on bad syntax.
   explicit fixed_target(const std::vector<std::string>& specs);
-  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers) override;
-  std::optional<std::string> unsupported(const std::vector<std::string>& servers) const override;
+  using target::start;
+  using target::unsupported;
+  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers,
+                                         const server_needs& needs) override;
+  std::optional<std::string> unsupported(const std::vector<std::string>& servers,
+                                         const server_needs& needs) const override;
   std::string describe() const override;
 
  private:
@@ -68,16 +94,24 @@ class fixed_target final : public target {
 };
 
 /// A fresh server process per server per scenario: COMMAND with {port} replaced by a free port
-/// (and {dir} by a private temporary directory). Ready when the port is in the listen table.
+/// (and {dir} by a private directory that survives restarts). Ready when the port is in the listen
+/// table. persistent says the command configures a persistent queue (kept in {dir}).
 class spawn_target final : public target {
  public:
-  explicit spawn_target(std::string command_template, double timeout_scale = 1.0);
-  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers) override;
+  explicit spawn_target(std::string command_template, double timeout_scale = 1.0,
+                        bool persistent = false);
+  using target::start;
+  using target::unsupported;
+  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers,
+                                         const server_needs& needs) override;
+  std::optional<std::string> unsupported(const std::vector<std::string>& servers,
+                                         const server_needs& needs) const override;
   std::string describe() const override;
 
  private:
   std::string command_;
   double scale_;
+  bool persistent_;
 };
 
 /// Parses "HOST:PORT" (throws std::invalid_argument).

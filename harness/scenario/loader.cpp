@@ -27,7 +27,9 @@ class reader {
     return {file_, m.line + 1, m.column + 1};
   }
 
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const { throw scenario_error(mark(n), what); }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
+    throw scenario_error(mark(n), what);
+  }
 
   std::string scalar(const YAML::Node& n, const std::string& what) const {
     if (!n.IsScalar()) fail(n, what + " must be a single value");
@@ -43,7 +45,8 @@ class reader {
   }
 
   /// Fails on keys that are not allowed (users ask not to have unknown keys silently ignored).
-  void only_keys(const YAML::Node& map, std::initializer_list<const char*> allowed, const std::string& where) const {
+  void only_keys(const YAML::Node& map, std::initializer_list<const char*> allowed,
+                 const std::string& where) const {
     for (const auto& kv : map) {
       const auto key = kv.first.Scalar();
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
@@ -80,8 +83,10 @@ std::string decode_hex(const reader& r, const YAML::Node& n) {
   int high = -1;
   for (char c : text) {
     if (c == ' ' || c == '\n' || c == '\t') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) r.fail(n, std::string("not a hex digit: '") + c + "'");
-    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      r.fail(n, std::string("not a hex digit: '") + c + "'");
+    const int v =
+        std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
     if (high < 0) {
       high = v;
     } else {
@@ -120,7 +125,8 @@ std::string decode_base64(const reader& r, const YAML::Node& n) {
 }
 
 bool valid_variable_char(char c, bool first) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (!first && std::isdigit(static_cast<unsigned char>(c)));
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+         (!first && std::isdigit(static_cast<unsigned char>(c)));
 }
 
 /// "$h", "${fn}-x", "$$" for a literal dollar.
@@ -151,7 +157,8 @@ value_template parse_template(const reader& r, const YAML::Node& n, const std::s
       i = j - 1;
     }
     if (name.empty() || !valid_variable_char(name[0], true) ||
-        !std::all_of(name.begin(), name.end(), [](char c) { return valid_variable_char(c, false); }))
+        !std::all_of(name.begin(), name.end(),
+                     [](char c) { return valid_variable_char(c, false); }))
       r.fail(n, "bad variable name in '" + text + "' (use $name or ${name}; $$ for a dollar sign)");
     if (!literal.empty()) t.pieces.push_back({false, std::exchange(literal, {})});
     t.pieces.push_back({true, name});
@@ -196,7 +203,9 @@ value_template parse_value(const reader& r, const YAML::Node& n) {
     for (long long i = 0; i < count; ++i) out += unit;
     t = value_template::literal(std::move(out));
   } else {
-    r.fail(n, "a value is a string or one of {hex: ...}, {base64: ...}, {bytes: ...}, {repeat: ..., count: N}");
+    r.fail(n,
+           "a value is a string or one of {hex: ...}, {base64: ...}, {bytes: ...}, {repeat: ..., "
+           "count: N}");
   }
   t.mark = r.mark(n);
   return t;
@@ -224,11 +233,14 @@ matcher parse_matcher(const reader& r, const YAML::Node& n) {
     r.only_keys(n, {"capture"}, "a capture");
     m.type = matcher::kind::capture;
     m.name = r.scalar(n["capture"], "capture");
-    if (m.name.empty() || !std::all_of(m.name.begin(), m.name.end(), [](char c) { return valid_variable_char(c, false); }) ||
+    if (m.name.empty() ||
+        !std::all_of(m.name.begin(), m.name.end(),
+                     [](char c) { return valid_variable_char(c, false); }) ||
         !valid_variable_char(m.name[0], true))
       r.fail(n["capture"], "bad variable name '" + m.name + "'");
     if (is_generated_variable(m.name))
-      r.fail(n["capture"], "'" + m.name + "' is a generated placeholder name; capture into another name");
+      r.fail(n["capture"],
+             "'" + m.name + "' is a generated placeholder name; capture into another name");
   } else if (n.IsMap() && n["prefix"]) {
     r.only_keys(n, {"prefix"}, "a prefix matcher");
     m.type = matcher::kind::prefix;
@@ -249,12 +261,14 @@ wire::command parse_command(const reader& r, const YAML::Node& n) {
 std::string shape_text(wire::command cmd) {
   const auto& info = wire::info(cmd);
   std::string names;
-  for (std::size_t i = 0; i < info.arg_count; ++i) names += (i ? ", " : "") + std::string(info.arg_names[i]);
+  for (std::size_t i = 0; i < info.arg_count; ++i)
+    names += (i ? ", " : "") + std::string(info.arg_names[i]);
   return std::string(info.name) + " takes " + std::to_string(info.arg_count) + " argument" +
          (info.arg_count == 1 ? "" : "s") + (names.empty() ? "" : " (" + names + ")");
 }
 
-packet_expectation parse_packet_expectation(const reader& r, const YAML::Node& name_node, const YAML::Node& args) {
+packet_expectation parse_packet_expectation(const reader& r, const YAML::Node& name_node,
+                                            const YAML::Node& args) {
   packet_expectation e;
   e.mark = r.mark(name_node);
   e.cmd = parse_command(r, name_node);
@@ -318,7 +332,9 @@ class scenario_parser {
   step parse_step(const YAML::Node& n) {
     r_.require_map(n, "a step");
     if (n.size() != 1)
-      r_.fail(n, "a step has exactly one key: an actor name, 'sleep' or 'parallel' (is a '-' missing?)");
+      r_.fail(n,
+              "a step has exactly one key: an actor name, 'sleep', 'parallel', 'restart' or "
+              "'crash' (is a '-' missing?)");
     const auto kv = *n.begin();
     const auto key = kv.first.Scalar();
     step st;
@@ -326,6 +342,16 @@ class scenario_parser {
     if (key == "sleep") {
       st.type = step::kind::sleep;
       st.length = parse_duration(r_.scalar(kv.second, "sleep"), r_.mark(kv.second));
+      return st;
+    }
+    if (key == "restart" || key == "crash") {
+      st.type = key == "restart" ? step::kind::restart : step::kind::crash;
+      st.server = r_.scalar(kv.second, key.c_str());
+      if (std::find(s_.servers.begin(), s_.servers.end(), st.server) == s_.servers.end())
+        r_.fail(kv.second,
+                key + " names server '" + st.server + "', which is not listed under servers:");
+      if (std::find(s_.needs.begin(), s_.needs.end(), "restart") == s_.needs.end())
+        s_.needs.push_back("restart");
       return st;
     }
     if (key == "parallel") {
@@ -362,22 +388,25 @@ class scenario_parser {
         // Shorthand for sending a packet without arguments: "w: GRAB_JOB".
         st.type = step::kind::send;
         st.cmd = *cmd;
-        if (wire::info(*cmd).arg_count != 0) r_.fail(n, shape_text(*cmd) + "; write {send: " + word + ", args: [...]}");
+        if (wire::info(*cmd).arg_count != 0)
+          r_.fail(n, shape_text(*cmd) + "; write {send: " + word + ", args: [...]}");
       } else {
-        r_.fail(n, "unknown action '" + word + "' (connect, disconnect, kill, expect_closed, or a packet name)");
+        r_.fail(n, "unknown action '" + word +
+                       "' (connect, disconnect, kill, expect_closed, or a packet name)");
       }
       return;
     }
     r_.require_map(n, "an action");
     const bool binary = a.type != actor::role::admin;
     if (n["send"]) {
-      r_.only_keys(n, {"send", "args", "magic", "chunk"}, "a send step");
+      r_.only_keys(n, {"send", "args", "magic", "chunk", "chunk_delay"}, "a send step");
       st.type = step::kind::send;
       st.cmd = parse_command(r_, n["send"]);
       const auto& shape = wire::info(st.cmd);
       const auto args = n["args"];
       const std::size_t given = args ? (r_.require_sequence(args, "args"), args.size()) : 0;
-      if (given != shape.arg_count) r_.fail(args ? args : n["send"], shape_text(st.cmd) + ", got " + std::to_string(given));
+      if (given != shape.arg_count)
+        r_.fail(args ? args : n["send"], shape_text(st.cmd) + ", got " + std::to_string(given));
       for (std::size_t i = 0; i < given; ++i) st.args.push_back(parse_value(r_, args[i]));
       if (n["magic"]) {
         const auto m = r_.scalar(n["magic"], "magic");
@@ -386,12 +415,14 @@ class scenario_parser {
       }
       parse_chunk(st, n);
     } else if (n["send_raw"]) {
-      r_.only_keys(n, {"send_raw", "chunk"}, "a send_raw step");
+      r_.only_keys(n, {"send_raw", "chunk", "chunk_delay"}, "a send_raw step");
       st.type = step::kind::send_raw;
       st.raw = parse_value(r_, n["send_raw"]);
       parse_chunk(st, n);
     } else if (n["admin"] || n["wait_until"]) {
-      r_.only_keys(n, {"admin", "wait_until", "response", "lines", "unordered", "contains", "excludes", "line", "timeout"},
+      r_.only_keys(n,
+                   {"admin", "wait_until", "response", "lines", "unordered", "contains", "excludes",
+                    "line", "timeout"},
                    "an admin step");
       if (n["admin"] && n["wait_until"]) r_.fail(n, "use admin or wait_until, not both");
       st.type = n["admin"] ? step::kind::admin : step::kind::wait_until;
@@ -415,9 +446,11 @@ class scenario_parser {
         for (const auto& l : n["excludes"]) ans.excludes.push_back(parse_matcher(r_, l));
       }
       if (n["line"]) ans.line = parse_matcher(r_, n["line"]);
-      if (st.type == step::kind::wait_until && !ans.lines && ans.contains.empty() && ans.excludes.empty() && !ans.line &&
-          ans.response == admin_expectation::kind::any)
-        r_.fail(n, "wait_until needs something to wait for (lines, contains, excludes, line or response)");
+      if (st.type == step::kind::wait_until && !ans.lines && ans.contains.empty() &&
+          ans.excludes.empty() && !ans.line && ans.response == admin_expectation::kind::any)
+        r_.fail(
+            n,
+            "wait_until needs something to wait for (lines, contains, excludes, line or response)");
     } else if (n["expect"] || n["any_of"] || n["unordered"]) {
       r_.only_keys(n, {"expect", "args", "any_of", "unordered", "timeout"}, "an expect step");
       if (!binary) r_.fail(n, "admin actors use admin/wait_until steps, not expect");
@@ -436,11 +469,13 @@ class scenario_parser {
         if (n["args"]) r_.fail(n["args"], "args go inside each alternative of any_of");
         r_.require_sequence(n["any_of"], "any_of");
         for (const auto& alt : n["any_of"]) st.alternatives.push_back(parse_alternative(r_, alt));
-        if (st.alternatives.size() < 2) r_.fail(n["any_of"], "any_of needs at least two alternatives");
+        if (st.alternatives.size() < 2)
+          r_.fail(n["any_of"], "any_of needs at least two alternatives");
       } else {
         if (n["args"]) r_.fail(n["args"], "args go inside each packet of unordered");
         const auto packets = parse_alternative(r_, n["unordered"]);
-        if (packets.size() < 2 || packets.size() > 5) r_.fail(n["unordered"], "unordered takes 2 to 5 packets");
+        if (packets.size() < 2 || packets.size() > 5)
+          r_.fail(n["unordered"], "unordered takes 2 to 5 packets");
         std::vector<std::size_t> order(packets.size());
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
         do {
@@ -452,24 +487,36 @@ class scenario_parser {
     } else if (n["expect_none"]) {
       r_.only_keys(n, {"expect_none"}, "an expect_none step");
       st.type = step::kind::expect_none;
-      st.length = parse_duration(r_.scalar(n["expect_none"], "expect_none"), r_.mark(n["expect_none"]));
+      st.length =
+          parse_duration(r_.scalar(n["expect_none"], "expect_none"), r_.mark(n["expect_none"]));
     } else if (n["expect_closed"]) {
       r_.only_keys(n, {"expect_closed", "timeout"}, "an expect_closed step");
       st.type = step::kind::expect_closed;
       st.timeout = optional_duration(r_, n, "timeout");
     } else {
-      r_.fail(n, "unknown action: expected one of send, send_raw, expect, any_of, unordered, expect_none, "
-                 "expect_closed, admin, wait_until");
+      r_.fail(
+          n,
+          "unknown action: expected one of send, send_raw, expect, any_of, unordered, expect_none, "
+          "expect_closed, admin, wait_until");
     }
     if (!binary && (st.type == step::kind::send || st.type == step::kind::expect))
-      r_.fail(n, "actor '" + a.name + "' is an admin connection; give it a client or worker role to use packets");
+      r_.fail(n, "actor '" + a.name +
+                     "' is an admin connection; give it a client or worker role to use packets");
   }
 
   void parse_chunk(step& st, const YAML::Node& n) {
-    if (!n["chunk"]) return;
+    if (!n["chunk"]) {
+      if (n["chunk_delay"])
+        r_.fail(n["chunk_delay"],
+                "chunk_delay needs chunk (the size of the pieces to pause between)");
+      return;
+    }
     const auto v = std::stoll(r_.scalar(n["chunk"], "chunk"));
     if (v <= 0) r_.fail(n["chunk"], "chunk must be a positive number of bytes");
     st.chunk = static_cast<std::size_t>(v);
+    if (n["chunk_delay"])
+      st.chunk_delay =
+          parse_duration(r_.scalar(n["chunk_delay"], "chunk_delay"), r_.mark(n["chunk_delay"]));
   }
 
   const reader& r_;
@@ -492,8 +539,8 @@ class variable_checker {
     for (const auto& p : t.pieces) {
       if (!p.is_variable || is_generated_variable(p.text) || defined.count(p.text)) continue;
       throw scenario_error(t.mark, "undefined variable $" + p.text +
-                                        " (capture it earlier with {capture: " + p.text +
-                                        "}, or use a generated name such as ${fn} or ${uniq})");
+                                       " (capture it earlier with {capture: " + p.text +
+                                       "}, or use a generated name such as ${fn} or ${uniq})");
     }
   }
   void use(const matcher& m, const std::set<std::string>& defined) {
@@ -522,7 +569,8 @@ class variable_checker {
           first = false;
         } else {
           std::set<std::string> both;
-          std::set_intersection(common.begin(), common.end(), here.begin(), here.end(), std::inserter(both, both.end()));
+          std::set_intersection(common.begin(), common.end(), here.begin(), here.end(),
+                                std::inserter(both, both.end()));
           common = both;
         }
       }
@@ -552,7 +600,9 @@ class variable_checker {
 scenario parse_scenario(const YAML::Node& root, const reader& r) {
   if (!root || root.IsNull()) throw scenario_error({r.file(), 1, 1}, "empty scenario file");
   r.require_map(root, "a scenario");
-  r.only_keys(root, {"id", "title", "requirements", "level", "tags", "description", "servers", "actors", "steps", "time_limit"},
+  r.only_keys(root,
+              {"id", "title", "requirements", "level", "tags", "description", "servers", "actors",
+               "steps", "time_limit", "needs"},
               "a scenario");
   scenario s;
   s.file = r.file();
@@ -560,29 +610,43 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
   s.id = r.scalar(root["id"], "id");
   static const std::regex id_pattern("[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*");
   if (!std::regex_match(s.id, id_pattern))
-    r.fail(root["id"], "id '" + s.id + "' must be lower-case words separated by '/', e.g. attach/late-attach");
+    r.fail(root["id"],
+           "id '" + s.id + "' must be lower-case words separated by '/', e.g. attach/late-attach");
   if (!root["title"]) r.fail(root, "a scenario needs a title");
   s.title = r.scalar(root["title"], "title");
   if (root["requirements"]) s.requirements = r.string_list(root["requirements"], "requirements");
-  if (s.requirements.empty()) r.fail(root["requirements"] ? root["requirements"] : root, "a scenario must cite at least one requirement ID (docs/requirements.md)");
+  if (s.requirements.empty())
+    r.fail(root["requirements"] ? root["requirements"] : root,
+           "a scenario must cite at least one requirement ID (docs/requirements.md)");
   if (!root["level"]) r.fail(root, "a scenario needs a level (MUST, SHOULD or IMPL)");
   s.level = r.scalar(root["level"], "level");
-  if (s.level != "MUST" && s.level != "SHOULD" && s.level != "IMPL") r.fail(root["level"], "level must be MUST, SHOULD or IMPL");
+  if (s.level != "MUST" && s.level != "SHOULD" && s.level != "IMPL")
+    r.fail(root["level"], "level must be MUST, SHOULD or IMPL");
   if (root["tags"]) s.tags = r.string_list(root["tags"], "tags");
   if (root["description"]) s.description = r.scalar(root["description"], "description");
-  if (s.description.empty()) r.fail(root, "a scenario needs a description of the behaviour and its source");
+  if (s.description.empty())
+    r.fail(root, "a scenario needs a description of the behaviour and its source");
   if (root["servers"]) {
     s.servers = r.string_list(root["servers"], "servers");
     if (s.servers.empty()) r.fail(root["servers"], "servers must name at least one server");
   }
-  if (root["time_limit"]) s.time_limit = parse_duration(r.scalar(root["time_limit"], "time_limit"), r.mark(root["time_limit"]));
+  if (root["needs"]) {
+    s.needs = r.string_list(root["needs"], "needs");
+    for (const auto& need : s.needs)
+      if (need != "restart" && need != "persistent-queue")
+        r.fail(root["needs"], "unknown need '" + need + "' (restart, persistent-queue)");
+  }
+  if (root["time_limit"])
+    s.time_limit =
+        parse_duration(r.scalar(root["time_limit"], "time_limit"), r.mark(root["time_limit"]));
   if (!root["actors"]) r.fail(root, "a scenario needs actors");
   r.require_map(root["actors"], "actors");
   for (const auto& kv : root["actors"]) {
     actor a;
     a.name = kv.first.Scalar();
     a.mark = r.mark(kv.first);
-    if (a.name == "sleep" || a.name == "parallel") r.fail(kv.first, "'" + a.name + "' is reserved and cannot name an actor");
+    if (a.name == "sleep" || a.name == "parallel" || a.name == "restart" || a.name == "crash")
+      r.fail(kv.first, "'" + a.name + "' is reserved and cannot name an actor");
     std::string role;
     if (kv.second.IsScalar()) {
       role = kv.second.Scalar();
@@ -604,7 +668,8 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
     else
       r.fail(kv.second, "role must be client, worker or admin, got '" + role + "'");
     if (std::find(s.servers.begin(), s.servers.end(), a.server) == s.servers.end())
-      r.fail(kv.second, "actor '" + a.name + "' uses server '" + a.server + "', which is not listed under servers:");
+      r.fail(kv.second, "actor '" + a.name + "' uses server '" + a.server +
+                            "', which is not listed under servers:");
     s.actors.push_back(std::move(a));
   }
   if (!root["steps"]) r.fail(root, "a scenario needs steps");
@@ -653,7 +718,8 @@ duration parse_duration(const std::string& text, const source_mark& mark) {
     ms = value * 1000;
   else if (unit != "ms" && !unit.empty())
     throw scenario_error(mark, "bad duration unit in '" + text + "' (use ms or s)");
-  if (ms < 0 || ms > 3600 * 1000) throw scenario_error(mark, "duration '" + text + "' out of range (0 to 1 hour)");
+  if (ms < 0 || ms > 3600 * 1000)
+    throw scenario_error(mark, "duration '" + text + "' out of range (0 to 1 hour)");
   return duration(static_cast<long long>(ms));
 }
 
@@ -678,7 +744,8 @@ std::vector<std::string> find_scenario_files(const std::string& path) {
   if (fs::is_regular_file(path, ec)) return {path};
   if (!fs::is_directory(path, ec)) throw scenario_error({path, 0, 0}, "no such file or directory");
   for (const auto& entry : fs::recursive_directory_iterator(path, ec))
-    if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
+    if (entry.is_regular_file() &&
+        (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
       files.push_back(entry.path().string());
   std::sort(files.begin(), files.end());
   return files;
@@ -731,7 +798,8 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
       entry.mark = r.mark(e);
       if (!e["id"]) r.fail(e, "an expectation needs an id (a scenario id or glob)");
       entry.pattern = r.scalar(e["id"], "id");
-      const auto verdict = e["verdict"] ? r.scalar(e["verdict"], "verdict") : std::string("expected-fail");
+      const auto verdict =
+          e["verdict"] ? r.scalar(e["verdict"], "verdict") : std::string("expected-fail");
       if (verdict == "expected-fail")
         entry.expect = profile_entry::verdict::expected_fail;
       else if (verdict == "unsupported")
@@ -740,7 +808,8 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
         r.fail(e["verdict"], "verdict must be expected-fail or unsupported");
       if (!e["reason"]) r.fail(e, "every expected deviation needs a reason");
       entry.reason = r.scalar(e["reason"], "reason");
-      if (!e["evidence"]) r.fail(e, "every expected deviation needs evidence (what was observed, where)");
+      if (!e["evidence"])
+        r.fail(e, "every expected deviation needs evidence (what was observed, where)");
       entry.evidence = r.scalar(e["evidence"], "evidence");
       p.entries.push_back(std::move(entry));
     }

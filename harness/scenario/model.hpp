@@ -2,6 +2,7 @@
 // The scenario model: plain structs that the YAML loader fills and the engine runs.
 // docs/scenario-format.md describes the YAML; every field here has a place there.
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,7 +22,9 @@ struct source_mark {
   std::string file;
   int line = 0;
   int column = 0;
-  std::string str() const { return file + ":" + std::to_string(line) + ":" + std::to_string(column); }
+  std::string str() const {
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+  }
 };
 
 /// A load-time error in a scenario or profile file, with its position.
@@ -102,6 +105,8 @@ struct step {
     wait_until,     ///< repeat an admin line until the answer matches
     sleep,          ///< only where the behaviour is about time
     parallel,       ///< run branches concurrently
+    restart,        ///< stop a server gracefully and start it again (same port, same data)
+    crash,          ///< kill a server (SIGKILL) and start it again (same port, same data)
   };
   kind type = kind::send;
   std::string actor;
@@ -114,6 +119,10 @@ struct step {
   value_template raw;
   /// For send/send_raw: write the bytes in chunks of this size (1 = byte by byte).
   std::size_t chunk = 0;
+  /// For send/send_raw with chunk: pause between chunks (a slow writer).
+  duration chunk_delay{0};
+  // restart / crash
+  std::string server;
   // expect: alternatives, each a sequence of packets
   std::vector<std::vector<packet_expectation>> alternatives;
   // admin / wait_until
@@ -151,6 +160,15 @@ struct scenario {
   std::string file;
   /// Whole-scenario time limit (default 30 s, scaled).
   std::optional<duration> time_limit;
+  /// Target capabilities (`needs:`): "restart" (implied by restart/crash steps),
+  /// "persistent-queue".
+  std::vector<std::string> needs;
+  bool needs_restart() const {
+    return std::find(needs.begin(), needs.end(), "restart") != needs.end();
+  }
+  bool needs_persistent_queue() const {
+    return std::find(needs.begin(), needs.end(), "persistent-queue") != needs.end();
+  }
 
   const actor* find_actor(const std::string& name) const {
     for (const auto& a : actors)

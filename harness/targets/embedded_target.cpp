@@ -1,5 +1,8 @@
 #include "harness/targets/embedded_target.hpp"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <map>
 
 namespace gearspec::targets {
@@ -7,29 +10,70 @@ namespace {
 
 class embedded_instance final : public engine::target_instance {
  public:
+  explicit embedded_instance(bool persistent) {
+    if (!persistent) return;
+    char dir_template[] = "/tmp/gearspec-embedded-XXXXXX";
+    const char* dir = ::mkdtemp(dir_template);
+    if (!dir) throw engine::target_error("cannot create a directory for the persistent queue");
+    dir_ = dir;
+  }
+  ~embedded_instance() override {
+    servers_.clear();  // close the databases before their directory goes
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
+  }
+
   void add(const std::string& name, refsrv::server_config config) {
     config.listen_address = "127.0.0.1";
     config.port = 0;
+    if (!dir_.empty()) config.queue = "sqlite:" + dir_ + "/" + name + ".db";
+    configs_[name] = config;
     servers_[name] = std::make_unique<refsrv::embedded_server>(std::move(config));
   }
+
   engine::endpoint address(const std::string& server) const override {
     return {"127.0.0.1", servers_.at(server)->port()};
   }
 
+  void restart(const std::string& server, bool crash) override {
+    auto found = servers_.find(server);
+    if (found == servers_.end()) throw engine::target_error("no server named " + server);
+    auto config = configs_.at(server);
+    config.port = found->second->port();
+    if (crash)
+      found->second->crash();
+    else
+      found->second->stop();
+    found->second.reset();
+    try {
+      found->second = std::make_unique<refsrv::embedded_server>(std::move(config));
+    } catch (const std::exception& e) {
+      throw engine::target_error("embedded server '" + server +
+                                 "' did not start again: " + e.what());
+    }
+  }
+
  private:
+  std::string dir_;
+  std::map<std::string, refsrv::server_config> configs_;
   std::map<std::string, std::unique_ptr<refsrv::embedded_server>> servers_;
 };
 
 }  // namespace
 
-std::unique_ptr<engine::target_instance> embedded_target::start(const std::vector<std::string>& servers) {
-  auto instance = std::make_unique<embedded_instance>();
+std::unique_ptr<engine::target_instance> embedded_target::start(
+    const std::vector<std::string>& servers, const engine::server_needs& needs) {
   try {
+    auto instance = std::make_unique<embedded_instance>(needs.persistent_queue);
     for (const auto& name : servers) instance->add(name, config_);
+    return instance;
+  } catch (const engine::target_error&) {
+    throw;
   } catch (const std::exception& e) {
     throw engine::target_error(std::string("embedded reference server did not start: ") + e.what());
   }
-  return instance;
 }
 
 }  // namespace gearspec::targets

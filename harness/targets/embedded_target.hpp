@@ -6,11 +6,16 @@
 
 namespace gearspec::targets {
 
+/// Servers run in-process. Restart stops a server and starts a new one on the same port; a crash
+/// stops it between two events without closing anything in order or writing anything more (what
+/// a SIGKILL would leave). Scenarios that need a persistent queue get one in a private directory.
 class embedded_target final : public engine::target {
  public:
   /// config.port is ignored (each server gets a free loopback port).
   explicit embedded_target(refsrv::server_config config = {}) : config_(std::move(config)) {}
-  std::unique_ptr<engine::target_instance> start(const std::vector<std::string>& servers) override;
+  using engine::target::start;
+  std::unique_ptr<engine::target_instance> start(const std::vector<std::string>& servers,
+                                                 const engine::server_needs& needs) override;
   std::string describe() const override { return "embedded reference server"; }
 
  private:

@@ -35,7 +35,9 @@ run_result run_embedded(const scenario::scenario& s, refsrv::server_config confi
   return run_scenario(s, *servers, o);
 }
 
-std::string transcript_of(const run_result& r) { return format_transcript(r.transcript); }
+std::string transcript_of(const run_result& r) {
+  return format_transcript(r.transcript);
+}
 
 const std::string round_trip = R"(actors:
   c: client
@@ -52,10 +54,15 @@ steps:
 
 TEST(Engine, PassingScenarioRecordsATranscript) {
   const auto r = run_embedded(make("t/pass", round_trip));
-  EXPECT_EQ(outcome::pass, r.result) << (r.first ? r.first->expected + " / " + r.first->actual : "");
+  EXPECT_EQ(outcome::pass, r.result)
+      << (r.first ? r.first->expected + " / " + r.first->actual : "");
   const auto text = transcript_of(r);
-  EXPECT_NE(std::string::npos, text.find("c > SUBMIT_JOB(func=\"fn-t0\", unique=\"\", data=5 bytes \"hello\")")) << text;
-  EXPECT_NE(std::string::npos, text.find("c < WORK_COMPLETE(handle=\"H:gearspec:1\", data=5 bytes \"olleh\")")) << text;
+  EXPECT_NE(std::string::npos,
+            text.find("c > SUBMIT_JOB(func=\"fn-t0\", unique=\"\", data=5 bytes \"hello\")"))
+      << text;
+  EXPECT_NE(std::string::npos,
+            text.find("c < WORK_COMPLETE(handle=\"H:gearspec:1\", data=5 bytes \"olleh\")"))
+      << text;
 }
 
 TEST(Engine, WrongExpectationFailsWithADiff) {
@@ -72,7 +79,8 @@ TEST(Engine, WrongExpectationFailsWithADiff) {
 
 TEST(Engine, UnexpectedExtraPacketFails) {
   auto body = round_trip;
-  body.replace(body.find("  - w: GRAB_JOB\n"), 16, "  - w: GRAB_JOB\n  - w: {send: ECHO_REQ, args: [x]}\n");
+  body.replace(body.find("  - w: GRAB_JOB\n"), 16,
+               "  - w: GRAB_JOB\n  - w: {send: ECHO_REQ, args: [x]}\n");
   const auto r = run_embedded(make("t/extra", body));
   ASSERT_EQ(outcome::fail, r.result);
   EXPECT_NE(std::string::npos, r.first->actual.find("ECHO_RES")) << r.first->actual;
@@ -109,7 +117,8 @@ steps:
 }
 
 TEST(Engine, ConnectionRefusedIsAnError) {
-  const auto s = make("t/refused", "actors:\n  c: client\nsteps:\n  - c: {send: ECHO_REQ, args: [x]}\n");
+  const auto s =
+      make("t/refused", "actors:\n  c: client\nsteps:\n  - c: {send: ECHO_REQ, args: [x]}\n");
   fixed_target t({"127.0.0.1:" + std::to_string(pick_free_port())});
   auto servers = t.start(s.servers);
   const auto r = run_scenario(s, *servers);
@@ -169,12 +178,14 @@ steps:
 )");
   // The spawned shell runs the server, kills it after 300 ms and exits 3.
   const std::string server = GEARSPEC_SERVER_BINARY;
-  spawn_target t("sh -c '" + server + " --quiet --port {port} & pid=$!; sleep 0.3; kill -9 $pid; exit 3'");
+  spawn_target t("sh -c '" + server +
+                 " --quiet --port {port} & pid=$!; sleep 0.3; kill -9 $pid; exit 3'");
   auto servers = t.start(s.servers);
   const auto r = run_scenario(s, *servers);
   EXPECT_EQ(outcome::error, r.result) << transcript_of(r);
   ASSERT_TRUE(r.first);
-  EXPECT_NE(std::string::npos, r.first->note.find("exited with status 3 during the scenario")) << r.first->note;
+  EXPECT_NE(std::string::npos, r.first->note.find("exited with status 3 during the scenario"))
+      << r.first->note;
 }
 
 TEST(Engine, SpawnedServerThatNeverListensIsATargetError) {
@@ -212,7 +223,8 @@ steps:
   - c: disconnect
   - a: {wait_until: status, contains: ["${fn}\t0\t0\t0"], timeout: 2s}
 )"));
-  EXPECT_EQ(outcome::pass, r.result) << (r.first ? r.first->expected + " / " + r.first->actual : "") << transcript_of(r);
+  EXPECT_EQ(outcome::pass, r.result)
+      << (r.first ? r.first->expected + " / " + r.first->actual : "") << transcript_of(r);
 }
 
 TEST(Engine, ParallelBranchesAndMultipleServers) {
@@ -274,7 +286,9 @@ expectations:
   o.profile = &profile;
   o.jobs = 2;
   std::vector<std::string> seen;
-  o.on_result = [&](const scenario_result& r, std::size_t, std::size_t) { seen.push_back(r.source->id); };
+  o.on_result = [&](const scenario_result& r, std::size_t, std::size_t) {
+    seen.push_back(r.source->id);
+  };
   const auto results = run_suite({pass, fails, unsupported, plain_fail}, t, o);
   ASSERT_EQ(4u, results.size());
   EXPECT_EQ(verdict::unexpected_pass, results[0].result);
@@ -292,6 +306,104 @@ TEST(Suite, FixedTargetCannotRunMultiServerScenarios) {
   fixed_target t({"127.0.0.1:4730"});
   EXPECT_TRUE(t.unsupported({"one", "two"}).has_value());
   EXPECT_FALSE(t.unsupported({"main"}).has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server faults: restart and crash steps.
+
+const std::string survives = R"(needs: [persistent-queue]
+actors:
+  c: client
+  w: worker
+steps:
+  - c: {send: SUBMIT_JOB_BG, args: ["${fn}", "${uniq}", "kept"]}
+  - c: {expect: JOB_CREATED, args: [{capture: h}]}
+  - STEP: main
+  - w: {send: CAN_DO, args: ["${fn}"]}
+  - w: GRAB_JOB
+  - w: {expect: JOB_ASSIGN, args: ["$h", "${fn}", "kept"]}
+)";
+
+std::string with_fault(const std::string& fault) {
+  auto body = survives;
+  body.replace(body.find("STEP"), 4, fault);
+  return body;
+}
+
+TEST(Faults, EmbeddedRestartAndCrashKeepPortAndQueue) {
+  for (const char* fault : {"restart", "crash"}) {
+    const auto s = make(std::string("f/") + fault, with_fault(fault));
+    targets::embedded_target t;
+    server_needs needs{true, true};
+    auto servers = t.start(s.servers, needs);
+    const auto port = servers->address("main").port;
+    run_options o;
+    o.run_token = "t0";
+    const auto r = run_scenario(s, *servers, o);
+    EXPECT_EQ(outcome::pass, r.result) << fault << "\n" << transcript_of(r);
+    EXPECT_EQ(port, servers->address("main").port);
+    // The client's connection ended with the server; that is expected, not a failure.
+    EXPECT_NE(std::string::npos, transcript_of(r).find(std::string(fault) + " server main"))
+        << transcript_of(r);
+  }
+}
+
+TEST(Faults, WithoutAPersistentQueueTheJobIsGoneAfterARestart) {
+  // The same scenario against an embedded server started without the need: the restart works but
+  // the queue does not survive, and the scenario fails. Proves the scenario can say no.
+  const auto s = make("f/no-queue", with_fault("crash"));
+  targets::embedded_target t;
+  auto servers = t.start(s.servers, server_needs{true, false});
+  const auto r = run_scenario(s, *servers);
+  ASSERT_EQ(outcome::fail, r.result) << transcript_of(r);
+  EXPECT_EQ("NO_JOB()", r.first->actual);
+}
+
+TEST(Faults, AnActorUsedAfterItsServerRestartedIsAScenarioError) {
+  const auto s = make("f/reuse", R"(actors:
+  c: client
+steps:
+  - c: {send: ECHO_REQ, args: ["x"]}
+  - c: {expect: ECHO_RES, args: ["x"]}
+  - restart: main
+  - c: {send: ECHO_REQ, args: ["y"]}
+)");
+  const auto r = run_embedded(s);
+  ASSERT_EQ(outcome::error, r.result);
+  EXPECT_NE(std::string::npos, r.first->actual.find("ended when server 'main' was restarted"))
+      << r.first->actual;
+}
+
+TEST(Faults, TargetsThatCannotMeetTheNeedsMakeScenariosUnsupported) {
+  const auto s = make("f/needs", with_fault("restart"));
+  EXPECT_TRUE(s.needs_restart());
+  EXPECT_TRUE(s.needs_persistent_queue());
+  fixed_target fixed({"127.0.0.1:4730"});
+  spawn_target plain("/bin/true {port}");
+  spawn_target persistent("/bin/true {port}", 1.0, true);
+  targets::embedded_target embedded;
+  const server_needs needs{true, true};
+  EXPECT_NE(std::string::npos, fixed.unsupported(s.servers, needs).value_or("").find("cannot"));
+  EXPECT_NE(std::string::npos,
+            plain.unsupported(s.servers, needs).value_or("").find("--persistent"));
+  EXPECT_FALSE(persistent.unsupported(s.servers, needs).has_value());
+  EXPECT_FALSE(embedded.unsupported(s.servers, needs).has_value());
+  const auto results = run_suite({s}, fixed, {});
+  ASSERT_EQ(1u, results.size());
+  EXPECT_EQ(verdict::unsupported, results[0].result);
+}
+
+TEST(Faults, SpawnedServerIsRestartedOnTheSamePortWithItsDirectory) {
+  // The reference server binary, spawned with its queue in {dir}: a crash (SIGKILL) keeps the job.
+  const std::string server = GEARSPEC_SERVER_BINARY;
+  const auto s = make("f/spawn", with_fault("crash"));
+  spawn_target t(
+      server + " --quiet --port {port} --queue sqlite:{dir}/queue.db --queue-sync normal", 1.0,
+      true);
+  auto servers = t.start(s.servers, server_needs{true, true});
+  const auto r = run_scenario(s, *servers);
+  EXPECT_EQ(outcome::pass, r.result) << transcript_of(r) << servers->logs();
+  EXPECT_FALSE(servers->problem().has_value());
 }
 
 }  // namespace

@@ -343,11 +343,12 @@ class Results(list):
 
 
 def run(paths: Union[str, os.PathLike, Iterable] = (), *, scenarios: Sequence[Scenario] = (), target=None,
-        spawn: str = "", profile=None, jobs: int = 1, repeat: int = 1, timeout_scale: float = 1.0,
-        reference_options: Optional[dict] = None) -> Results:
+        spawn: str = "", persistent: bool = False, profile=None, jobs: int = 1, repeat: int = 1,
+        timeout_scale: float = 1.0, reference_options: Optional[dict] = None) -> Results:
     """Runs scenario files (or folders) and/or loaded scenarios. Target: the embedded reference
     server by default, ``target="HOST:PORT"`` (or a list of NAME=HOST:PORT), or
-    ``spawn="COMMAND {port}"``; ``profile`` is a profile file."""
+    ``spawn="COMMAND {port}"`` (``persistent=True`` if that command configures a persistent queue
+    in ``{dir}``); ``profile`` is a profile file."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     loaded = list(scenarios)
@@ -357,7 +358,7 @@ def run(paths: Union[str, os.PathLike, Iterable] = (), *, scenarios: Sequence[Sc
     if not loaded:
         raise ValueError("no scenario to run")
     targets = [target] if isinstance(target, str) else list(target or [])
-    return Results(_gearspec.run_scenarios(loaded, targets, spawn, reference_options or {},
+    return Results(_gearspec.run_scenarios(loaded, targets, spawn, persistent, reference_options or {},
                                            str(profile) if profile else None, jobs, repeat, timeout_scale))
 
 

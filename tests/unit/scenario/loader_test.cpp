@@ -53,14 +53,16 @@ TEST(ScenarioLoader, BuildsTheModel) {
 }
 
 TEST(ScenarioLoader, ValuesAndMatchers) {
-  const auto s = load_scenario_string(with_steps(R"(  - c: {send: SUBMIT_JOB, args: ["${fn}-x", {hex: "00ff"}, {repeat: "ab", count: 3}]}
+  const auto s = load_scenario_string(
+      with_steps(
+          R"(  - c: {send: SUBMIT_JOB, args: ["${fn}-x", {hex: "00ff"}, {repeat: "ab", count: 3}]}
   - c: {expect: JOB_CREATED, args: [{capture: h}]}
   - c: {send: ECHO_REQ, args: ["a\0b$$"]}
   - c: {expect: ECHO_RES, args: [{regex: "^a.b\\$$"}]}
   - c: {send: GET_STATUS, args: ["$h"]}
   - c: {expect: STATUS_RES, args: ["$h", {any: true}, {prefix: "0"}]}
 )"),
-                                     "s.yaml");
+      "s.yaml");
   const auto& submit = s.steps[0];
   ASSERT_EQ(3u, submit.args.size());
   ASSERT_EQ(2u, submit.args[0].pieces.size());
@@ -113,7 +115,8 @@ steps:
 }
 
 TEST(ScenarioLoader, YamlSyntaxErrorHasPosition) {
-  EXPECT_EQ("s.yaml:3:1: YAML syntax error: end of map flow not found", load_error("id: x\ntitle: {a: 1\n"));
+  EXPECT_EQ("s.yaml:3:1: YAML syntax error: end of map flow not found",
+            load_error("id: x\ntitle: {a: 1\n"));
 }
 
 TEST(ScenarioLoader, UnknownPacketName) {
@@ -128,7 +131,8 @@ TEST(ScenarioLoader, WrongArgumentCount) {
 
 TEST(ScenarioLoader, UndefinedVariable) {
   EXPECT_EQ(
-      "s.yaml:9:34: undefined variable $h (capture it earlier with {capture: h}, or use a generated name such as "
+      "s.yaml:9:34: undefined variable $h (capture it earlier with {capture: h}, or use a "
+      "generated name such as "
       "${fn} or ${uniq})",
       load_error(with_steps("  - c: {send: GET_STATUS, args: [\"$h\"]}\n")));
 }
@@ -150,14 +154,17 @@ TEST(ScenarioLoader, CaptureInOneParallelBranchIsNotVisibleInTheOther) {
 }
 
 TEST(ScenarioLoader, UnknownActorAndUnknownKey) {
-  EXPECT_EQ("s.yaml:9:5: unknown actor 'd' (declare it under actors:)", load_error(with_steps("  - d: GRAB_JOB\n")));
+  EXPECT_EQ("s.yaml:9:5: unknown actor 'd' (declare it under actors:)",
+            load_error(with_steps("  - d: GRAB_JOB\n")));
   const auto err = load_error(with_steps("  - c: {send: ECHO_REQ, args: [\"x\"], tiemout: 1s}\n"));
-  EXPECT_NE(std::string::npos, err.find("s.yaml:9:38: unknown key 'tiemout' in a send step")) << err;
+  EXPECT_NE(std::string::npos, err.find("s.yaml:9:38: unknown key 'tiemout' in a send step"))
+      << err;
 }
 
 TEST(ScenarioLoader, BadRegexAndBadDuration) {
   EXPECT_NE(std::string::npos,
-            load_error(with_steps("  - c: {expect: ECHO_RES, args: [{regex: \"(\"}]}\n")).find("s.yaml:9:42: bad regex"));
+            load_error(with_steps("  - c: {expect: ECHO_RES, args: [{regex: \"(\"}]}\n"))
+                .find("s.yaml:9:42: bad regex"));
   EXPECT_EQ("s.yaml:9:22: bad duration unit in '5 minutes' (use ms or s)",
             load_error(with_steps("  - c: {expect_none: 5 minutes}\n")));
 }
@@ -165,19 +172,23 @@ TEST(ScenarioLoader, BadRegexAndBadDuration) {
 TEST(ScenarioLoader, MetadataIsRequired) {
   std::string y = minimal;
   y.replace(y.find("requirements: [ECHO-IDENTICAL]\n"), 31, "");
-  EXPECT_NE(std::string::npos, load_error(y).find("must cite at least one requirement ID")) << load_error(y);
+  EXPECT_NE(std::string::npos, load_error(y).find("must cite at least one requirement ID"))
+      << load_error(y);
   y = minimal;
   y.replace(y.find("level: MUST"), 11, "level: MAY");
   EXPECT_EQ("s.yaml:4:8: level must be MUST, SHOULD or IMPL", load_error(y));
   y = minimal;
   y.replace(y.find("id: demo/minimal"), 16, "id: Demo Minimal");
-  EXPECT_NE(std::string::npos, load_error(y).find("s.yaml:1:5: id 'Demo Minimal' must be lower-case")) << load_error(y);
+  EXPECT_NE(std::string::npos,
+            load_error(y).find("s.yaml:1:5: id 'Demo Minimal' must be lower-case"))
+      << load_error(y);
 }
 
 TEST(ScenarioLoader, ActorOnUndeclaredServer) {
   std::string y = minimal;
   y.replace(y.find("  c: client"), 11, "  c: {role: client, server: other}");
-  EXPECT_NE(std::string::npos, load_error(y).find("uses server 'other', which is not listed under servers:"));
+  EXPECT_NE(std::string::npos,
+            load_error(y).find("uses server 'other', which is not listed under servers:"));
 }
 
 TEST(ScenarioLoader, AdminActorCannotSendPackets) {
@@ -207,10 +218,13 @@ expectations:
 
 TEST(ScenarioProfile, EveryDeviationNeedsReasonAndEvidence) {
   try {
-    load_profile_string("implementation: demo\nexpectations:\n  - id: x\n    reason: r\n", "p.yaml");
+    load_profile_string("implementation: demo\nexpectations:\n  - id: x\n    reason: r\n",
+                        "p.yaml");
     FAIL() << "no error";
   } catch (const scenario_error& e) {
-    EXPECT_EQ(std::string("p.yaml:3:5: every expected deviation needs evidence (what was observed, where)"), e.what());
+    EXPECT_EQ(std::string(
+                  "p.yaml:3:5: every expected deviation needs evidence (what was observed, where)"),
+              e.what());
   }
 }
 
@@ -220,6 +234,42 @@ TEST(ScenarioGlob, Patterns) {
   EXPECT_TRUE(glob_match("a?c", "abc"));
   EXPECT_FALSE(glob_match("attach/*", "admin/status"));
   EXPECT_TRUE(glob_match("*", ""));
+}
+
+}  // namespace
+}  // namespace gearspec::scenario
+
+namespace gearspec::scenario {
+namespace {
+
+TEST(ScenarioLoaderFaults, RestartAndCrashStepsImplyTheRestartNeed) {
+  const auto s = load_scenario_string(with_steps("  - restart: main\n  - crash: main\n"), "s.yaml");
+  ASSERT_EQ(2u, s.steps.size());
+  EXPECT_EQ(step::kind::restart, s.steps[0].type);
+  EXPECT_EQ(step::kind::crash, s.steps[1].type);
+  EXPECT_EQ("main", s.steps[1].server);
+  EXPECT_TRUE(s.needs_restart());
+  EXPECT_FALSE(s.needs_persistent_queue());
+}
+
+TEST(ScenarioLoaderFaults, Errors) {
+  EXPECT_EQ("s.yaml:9:14: restart names server 'other', which is not listed under servers:",
+            load_error(with_steps("  - restart: other\n")));
+  auto unknown_need = with_steps("  - c: connect\n");
+  unknown_need.replace(unknown_need.find("steps:"), 0, "needs: [time-travel]\n");
+  EXPECT_NE(std::string::npos,
+            load_error(unknown_need).find("unknown need 'time-travel' (restart, persistent-queue)"))
+      << load_error(unknown_need);
+  EXPECT_NE(std::string::npos,
+            load_error(with_steps("  - c: {send: ECHO_REQ, args: [x], chunk_delay: 5ms}\n"))
+                .find("chunk_delay needs chunk"));
+}
+
+TEST(ScenarioLoaderFaults, ChunkDelay) {
+  const auto s = load_scenario_string(
+      with_steps("  - c: {send: ECHO_REQ, args: [x], chunk: 1, chunk_delay: 15ms}\n"), "s.yaml");
+  EXPECT_EQ(1u, s.steps[0].chunk);
+  EXPECT_EQ(duration(15), s.steps[0].chunk_delay);
 }
 
 }  // namespace
