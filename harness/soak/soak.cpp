@@ -499,13 +499,15 @@ Exit code: 0 if no target lost a job it owed or ran one twice without a server s
 }
 
 void print_table(const std::vector<std::pair<std::string, accounting>>& rows) {
+  int width = 14;
+  for (const auto& [name, a] : rows) width = std::max(width, static_cast<int>(name.size()));
   auto line = [&](const char* label, auto field) {
     std::printf("%-44s", label);
-    for (const auto& [name, a] : rows) std::printf(" %14u", field(a));
+    for (const auto& [name, a] : rows) std::printf(" %*u", width, field(a));
     std::printf("\n");
   };
   std::printf("%-44s", "");
-  for (const auto& [name, a] : rows) std::printf(" %14s", name.c_str());
+  for (const auto& [name, a] : rows) std::printf(" %*s", width, name.c_str());
   std::printf("\n");
   line("jobs submitted", [](const accounting& a) { return a.submitted; });
   line("faults: client kills", [](const accounting& a) { return a.client_kills; });
@@ -526,7 +528,7 @@ void print_table(const std::vector<std::pair<std::string, accounting>>& rows) {
   line("shared key: LOST (owed, never answered)", [](const accounting& a) { return a.shared_lost; });
   line("CORRUPTED results or errors", [](const accounting& a) { return a.corrupted; });
   std::printf("%-44s", "verdict");
-  for (const auto& [name, a] : rows) std::printf(" %14s", a.ok() ? "ok" : "JOBS LOST/DUP");
+  for (const auto& [name, a] : rows) std::printf(" %*s", width, a.ok() ? "ok" : "JOBS LOST/DUP");
   std::printf("\n");
 }
 

@@ -42,7 +42,7 @@ std::optional<bool> server_option_takes_value(std::string_view name) {
   for (std::string_view known :
        {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
         "high-order", "handle-prefix", "job-retries", "wakeup", "max-unique", "max-packet",
-        "max-connections", "queue", "queue-sync"})
+        "max-connections", "queue", "queue-sync", "max-output"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
@@ -105,6 +105,11 @@ std::string apply_server_option(server_config& config, std::string_view name,
     config.max_connections = n;
     return {};
   }
+  if (name == "max-output") {
+    if (!(error = number(name, value, 1ull << 40, n)).empty()) return error;
+    config.max_output_bytes = n;
+    return {};
+  }
   if (name == "exceptions") {
     core.exceptions_default = true;
     return {};
@@ -140,6 +145,8 @@ const char* server_options_help() {
          "  --max-unique N           longest unique key accepted (default 64)\n"
          "  --max-packet BYTES       largest packet payload accepted (default 67108864)\n"
          "  --max-connections N      connections accepted at once (default 100000)\n"
+         "  --max-output BYTES       unsent replies a peer may leave unread before it is disconnected\n"
+         "                           (default 67108864)\n"
          "  --exceptions             forward WORK_EXCEPTION to every client (as OPTION_REQ "
          "\"exceptions\")\n"
          "  --queue sqlite:PATH      keep background jobs in an SQLite database, reloaded at start "
