@@ -7,7 +7,8 @@ profiles), then writes docs/conformance-matrix.md and docs/conformance-matrix.ht
 them is typed by hand: every cell is a verdict from that run.
 
 usage: scripts/conformance_matrix.py [--gearspec PATH] [--out-dir docs] [--from-json DIR]
-  --from-json DIR   reuse reference.json, gearmand.json and perl.json from DIR instead of running
+  --from-json DIR   reuse reference.json, gearmand.json, perl.json and gearmand-sqlite.json from DIR
+                    (e.g. build/asan/tests/conformance after scripts/test.sh) instead of running
 """
 
 import argparse
@@ -31,6 +32,12 @@ IMPLEMENTATIONS = [
     ("perl", "Perl Gearman::Server 1.130",
      ["--spawn", str(ROOT / "scripts/perl-gearmand-loopback") + " --port {port} -L 127.0.0.1"],
      "profiles/gearman-server-perl-1.130.yaml"),
+    # Only the durability scenarios: the rest is the column before with another queue.
+    ("gearmand-sqlite", "C gearmand 1.1.20 -q libsqlite3",
+     ["--tag", "durability", "--persistent", "--spawn",
+      "/usr/sbin/gearmand --listen 127.0.0.1 --port {port} --log-file {dir}/gearmand.log"
+      " -q libsqlite3 --libsqlite3-db {dir}/queue.db"],
+     "profiles/gearmand-1.1.20.yaml"),
 ]
 
 SYMBOL = {"pass": "pass", "fail": "FAIL", "expected-fail": "deviates", "unexpected-pass": "XPASS",
@@ -113,7 +120,7 @@ def main():
             cells = []
             for key, _, _, _ in IMPLEMENTATIONS:
                 r = results[key].get(s["id"])
-                cells.append(SYMBOL.get(r["verdict"], "?") if r else "missing")
+                cells.append(SYMBOL.get(r["verdict"], "?") if r else "not run")
             md.append("| %s | %s | `%s` | %s |" % (rid, level, s["id"], " | ".join(cells)))
     out_dir = pathlib.Path(args.out_dir)
     (out_dir / "conformance-matrix.md").write_text("\n".join(md) + "\n")
@@ -128,7 +135,7 @@ def main():
             for key, _, _, _ in IMPLEMENTATIONS:
                 r = results[key].get(s["id"]) if s else None
                 if not r:
-                    cells.append("<td>%s</td>" % ("no scenario" if not s else "missing"))
+                    cells.append("<td>%s</td>" % ("no scenario" if not s else "not run"))
                     continue
                 tip = r["reason"] or (r["mismatch"] or {}).get("actual", "")
                 cells.append('<td style="background:%s" title="%s">%s</td>'

@@ -186,6 +186,24 @@ def test_run_against_a_target_with_a_profile(server, tmp_path):
     assert result.verdict == "unexpected-pass" and not result.passed
 
 
+def test_durability_scenarios_with_restart_and_crash(tmp_path):
+    # Embedded: gets an SQLite queue because the scenarios need one.
+    results = gearspec.run(SOURCE / "scenarios" / "durability")
+    assert len(results) >= 10 and results.ok, [r.details() for r in results if not r.passed]
+    server = os.environ.get("GEARSPEC_SERVER")
+    if not server:
+        pytest.skip("GEARSPEC_SERVER is not set")
+    # Spawned without a queue and not declared persistent: unsupported, not failed.
+    plain = gearspec.run(SOURCE / "scenarios" / "durability", spawn=server + " --quiet --port {port}")
+    assert {r.verdict for r in plain} == {"unsupported"}
+    # Spawned with its queue in {dir}, declared persistent: crashes are SIGKILLs, and all pass.
+    spawned = gearspec.run(SOURCE / "scenarios" / "durability",
+                           spawn=server + " --quiet --port {port} --queue sqlite:{dir}/q.db", persistent=True)
+    assert spawned.ok, [r.details() for r in spawned if not r.passed]
+    with pytest.raises(ValueError, match="persistent"):
+        gearspec.run(SOURCE / "scenarios" / "durability", persistent=True)
+
+
 def test_packet_names():
     names = gearspec.packet_names()
     assert len(names) == 42 and names[6] == "SUBMIT_JOB"
