@@ -131,3 +131,24 @@ def test_parallel_and_repeat(suite):
     r = run(str(suite / "pass.yaml"), "-j", "2", "--repeat", "3")
     assert r.returncode == 0
     assert "3 passed, 0 failed" in r.stdout
+
+
+def test_server_refuses_a_queue_it_cannot_trust(tmp_path):
+    # A text file, an unopenable path, a bad spec: exit 1 (or 2 for usage) with the file and the
+    # problem named, never a server that starts with an empty queue.
+    text = tmp_path / "queue.db"
+    text.write_text("not a database at all, just text that is long enough to look like a file\n")
+    r = subprocess.run([SERVER, "--port", "0", "--queue", "sqlite:" + str(text)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and str(text) in r.stderr and "not a database" in r.stderr, r.stderr
+    missing = tmp_path / "no" / "such" / "dir" / "q.db"
+    r = subprocess.run([SERVER, "--port", "0", "--queue", "sqlite:" + str(missing)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and str(missing) in r.stderr and "cannot open" in r.stderr, r.stderr
+    r = subprocess.run([SERVER, "--port", "0", "--queue", "mysql:db"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "expected sqlite:PATH" in r.stderr, r.stderr
+
+
+def test_persistent_needs_spawn(suite):
+    r = run(str(suite), "--persistent")
+    assert r.returncode == 2 and "--persistent describes a --spawn command" in r.stderr, r.stderr
