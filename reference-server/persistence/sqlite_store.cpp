@@ -46,6 +46,19 @@ std::string sqlite_path_from_spec(const std::string& spec) {
 }
 
 sqlite_store::sqlite_store(std::string path, store_sync sync) : path_(std::move(path)) {
+  // A constructor that throws runs no destructor: release the handle here (SQLite returns one even
+  // when opening fails).
+  try {
+    open(sync);
+  } catch (...) {
+    sqlite3_finalize(insert_);
+    sqlite3_finalize(delete_);
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+void sqlite_store::open(store_sync sync) {
   if (sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)

@@ -50,6 +50,7 @@ class sqlite_store final : public job_store {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  void open(store_sync sync);
   void exec(const char* sql);
   void begin_if_needed();
   sqlite3_stmt* prepare(const char* sql);
