@@ -43,7 +43,8 @@ class sqlite_store final : public job_store {
   /// Makes every add/remove since the last commit durable. Throws store_error.
   void commit();
   /// From now on nothing is written: the open transaction is rolled back, later adds and removes
-  /// are ignored. For a server that crashes on purpose (fault injection).
+  /// are ignored. For a server that is stopping (its own teardown must not change the queue) or
+  /// crashes on purpose (fault injection).
   void abandon();
   /// Jobs stored, for tests and logs.
   std::size_t size();

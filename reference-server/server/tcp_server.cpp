@@ -206,6 +206,17 @@ void tcp_server::abort() {
 }
 
 void tcp_server::stop() {
+  if (store_ && !stopped_) {
+    // Everything up to the last event is committed. The disconnects this stop causes are not the
+    // clients' or workers' doing and must not change the queue (with --worker-loss fail they would
+    // fail stored jobs), so nothing more is written.
+    try {
+      store_->commit();
+    } catch (const store_error& e) {
+      if (fatal_error_.empty()) fatal_error_ = e.what();
+    }
+    store_->abandon();
+  }
   stopping_ = true;
   stopped_ = true;
   net::error_code ignored;

@@ -348,6 +348,33 @@ TEST(Faults, EmbeddedRestartAndCrashKeepPortAndQueue) {
   }
 }
 
+TEST(Faults, AStoppingServerDoesNotTreatItsOwnDisconnectsAsWorkerLoss) {
+  // With --worker-loss fail a lost worker fails its job; a server that stops must not do that to
+  // the stored job its worker held when the stop came.
+  const auto s = make("f/held", R"(needs: [persistent-queue]
+actors:
+  c: client
+  w1: worker
+  w2: worker
+steps:
+  - c: {send: SUBMIT_JOB_BG, args: ["${fn}", "${uniq}", "held"]}
+  - c: {expect: JOB_CREATED, args: [{capture: h}]}
+  - w1: {send: CAN_DO, args: ["${fn}"]}
+  - w1: GRAB_JOB
+  - w1: {expect: JOB_ASSIGN, args: ["$h", "${fn}", "held"]}
+  - restart: main
+  - w2: {send: CAN_DO, args: ["${fn}"]}
+  - w2: GRAB_JOB
+  - w2: {expect: JOB_ASSIGN, args: ["$h", "${fn}", "held"]}
+)");
+  refsrv::server_config config;
+  config.core.worker_loss = refsrv::worker_loss_policy::fail;
+  targets::embedded_target t(config);
+  auto servers = t.start(s.servers, server_needs{true, true});
+  const auto r = run_scenario(s, *servers);
+  EXPECT_EQ(outcome::pass, r.result) << transcript_of(r);
+}
+
 TEST(Faults, WithoutAPersistentQueueTheJobIsGoneAfterARestart) {
   // The same scenario against an embedded server started without the need: the restart works but
   // the queue does not survive, and the scenario fails. Proves the scenario can say no.
