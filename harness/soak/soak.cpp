@@ -43,10 +43,10 @@ struct soak_config {
   unsigned inflight = 3;
   double duration_s = 30;
   double drain_s = 20;
-  double client_kills_per_s = 1.0;   ///< across all clients
+  double client_kills_per_s = 1.0;     ///< across all clients
   double worker_kill_fraction = 0.02;  ///< of assignments: the worker dies instead of completing
-  double stop_every_s = 6;           ///< mean time between server stops; 0 = never
-  bool graceful = false;             ///< restart (SIGTERM) instead of crash (SIGKILL)
+  double stop_every_s = 6;             ///< mean time between server stops; 0 = never
+  bool graceful = false;               ///< restart (SIGTERM) instead of crash (SIGKILL)
   unsigned seed = 1;
 };
 
@@ -54,10 +54,10 @@ struct soak_config {
 struct job_record {
   enum class kind { foreground, background, shared } type = kind::foreground;
   std::string data;
-  bool confirmed = false;       ///< a JOB_CREATED came back for (one of) its submissions
-  int owed_waiters = 0;         ///< foreground submissions still owed a result
-  int answered = 0;             ///< WORK_COMPLETE received by a submitter
-  int completions = 0;          ///< WORK_COMPLETE sent by a worker
+  bool confirmed = false;  ///< a JOB_CREATED came back for (one of) its submissions
+  int owed_waiters = 0;    ///< foreground submissions still owed a result
+  int answered = 0;        ///< WORK_COMPLETE received by a submitter
+  int completions = 0;     ///< WORK_COMPLETE sent by a worker
   steady::time_point first_completion{};
   bool corrupted = false;
 };
@@ -66,15 +66,18 @@ struct accounting {
   // foreground (distinct keys)
   unsigned fg_once = 0, fg_dup_allowed = 0, fg_dup_bad = 0, fg_lost = 0, fg_not_owed = 0;
   // background
-  unsigned bg_once = 0, bg_dup_allowed = 0, bg_dup_bad = 0, bg_missing = 0, bg_queued = 0, bg_lost = 0,
-           bg_unconfirmed = 0;
+  unsigned bg_once = 0, bg_dup_allowed = 0, bg_dup_bad = 0, bg_missing = 0, bg_queued = 0,
+           bg_lost = 0, bg_unconfirmed = 0;
   // shared keys: submissions answered / owed but unanswered
   unsigned shared_answered = 0, shared_lost = 0, shared_not_owed = 0;
   unsigned corrupted = 0;
   // faults injected
   unsigned client_kills = 0, worker_kills = 0, server_stops = 0, submitted = 0;
   bool drained = false;
-  bool ok() const { return fg_dup_bad == 0 && fg_lost == 0 && bg_dup_bad == 0 && bg_lost == 0 && shared_lost == 0 && corrupted == 0; }
+  bool ok() const {
+    return fg_dup_bad == 0 && fg_lost == 0 && bg_dup_bad == 0 && bg_lost == 0 && shared_lost == 0 &&
+           corrupted == 0;
+  }
 };
 
 /// One connection of an actor; replaced on every reconnect.
@@ -82,7 +85,7 @@ struct link {
   explicit link(asio::io_context& io) : socket(io) {}
   tcp::socket socket;
   std::string in;
-  bool killed = false;  ///< closed by the chaos on purpose
+  bool killed = false;      ///< closed by the chaos on purpose
   unsigned generation = 0;  ///< server stops before it was opened: it reaches only that server
 };
 
@@ -90,7 +93,8 @@ class soak_run {
  public:
   soak_run(asio::io_context& io, engine::target_instance& server, soak_config cfg)
       : io_(io), server_(server), cfg_(cfg), rng_(cfg.seed) {
-    function_ = "soak_" + std::to_string(::getpid()) + "_" + std::to_string(steady::now().time_since_epoch().count() % 100000);
+    function_ = "soak_" + std::to_string(::getpid()) + "_" +
+                std::to_string(steady::now().time_since_epoch().count() % 100000);
   }
 
   accounting run() {
@@ -150,8 +154,9 @@ class soak_run {
       auto l = std::make_shared<link>(io_);
       net::error_code ec;
       const auto where = server_.address("main");
-      co_await l->socket.async_connect(tcp::endpoint(asio::ip::make_address(where.host), where.port),
-                                       asio::redirect_error(asio::use_awaitable, ec));
+      co_await l->socket.async_connect(
+          tcp::endpoint(asio::ip::make_address(where.host), where.port),
+          asio::redirect_error(asio::use_awaitable, ec));
       if (!ec) {
         l->socket.set_option(tcp::no_delay(true), ec);
         l->generation = acct_.server_stops;
@@ -162,16 +167,19 @@ class soak_run {
     co_return nullptr;
   }
 
-  /// Encodes a request (kept out of the coroutines: g++ 12 cannot pass an initializer_list into one).
+  /// Encodes a request (kept out of the coroutines: g++ 12 cannot pass an initializer_list into
+  /// one).
   static std::string request(command cmd, std::initializer_list<std::string_view> args) {
     std::string bytes;
-    wire::encode(wire::packet_magic::request, cmd, std::span<const std::string_view>(args.begin(), args.size()), bytes);
+    wire::encode(wire::packet_magic::request, cmd,
+                 std::span<const std::string_view>(args.begin(), args.size()), bytes);
     return bytes;
   }
 
   static asio::awaitable<bool> send(link& l, std::string bytes) {
     net::error_code ec;
-    co_await asio::async_write(l.socket, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(l.socket, asio::buffer(bytes),
+                               asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
 
@@ -189,7 +197,8 @@ class soak_run {
       }
       if (r.status == wire::decode_status::error) co_return std::nullopt;
       net::error_code ec;
-      const auto n = co_await l.socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      const auto n = co_await l.socket.async_read_some(
+          asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return std::nullopt;
       l.in.append(chunk.data(), n);
     }
@@ -239,7 +248,8 @@ class soak_run {
           auto& j = jobs_[id];
           j.type = kind;
           j.data = id + ":" + std::string(rng_() % 24, 'x');
-          if (kind == job_record::kind::shared) j.data = id;  // every submitter sends the same bytes
+          if (kind == job_record::kind::shared)
+            j.data = id;  // every submitter sends the same bytes
           ++acct_.submitted;
           auto submit = request(how, {function_, unique, j.data});
           if (!co_await send(*l, std::move(submit))) {
@@ -279,7 +289,8 @@ class soak_run {
           }
           by_handle.erase(it);
         } else if (p->cmd == command::work_fail || p->cmd == command::error) {
-          std::fprintf(stderr, "gearspec-soak: client got %s\n", std::string(wire::name(p->cmd)).c_str());
+          std::fprintf(stderr, "gearspec-soak: client got %s\n",
+                       std::string(wire::name(p->cmd)).c_str());
           ++unexpected_;
         }
       }
@@ -311,7 +322,8 @@ class soak_run {
           const auto id = data.substr(0, data.find(':'));
           co_await pause(std::chrono::microseconds(rng_() % 2000));
           if (l->killed) break;
-          if (static_cast<double>(rng_() % 10000) < cfg_.worker_kill_fraction * 10000 && submitting()) {
+          if (static_cast<double>(rng_() % 10000) < cfg_.worker_kill_fraction * 10000 &&
+              submitting()) {
             ++acct_.worker_kills;
             kill(*l);  // dies holding the job
             break;
@@ -323,7 +335,8 @@ class soak_run {
           if (j.completions++ == 0) j.first_completion = steady::now();
           if (data != j.data) j.corrupted = true;
           const std::string result = "done:" + data;
-          auto reply = request(command::work_complete, {handle, result}) + request(command::grab_job, {});
+          auto reply =
+              request(command::work_complete, {handle, result}) + request(command::grab_job, {});
           alive = co_await send(*l, std::move(reply));
         } else if (p->cmd == command::no_job) {
           auto sleep = request(command::pre_sleep, {});
@@ -341,9 +354,11 @@ class soak_run {
 
   asio::awaitable<void> chaos() {
     std::exponential_distribution<double> next_kill(std::max(cfg_.client_kills_per_s, 1e-9));
-    std::uniform_real_distribution<double> next_stop(0.5 * cfg_.stop_every_s, 1.5 * cfg_.stop_every_s);
+    std::uniform_real_distribution<double> next_stop(0.5 * cfg_.stop_every_s,
+                                                     1.5 * cfg_.stop_every_s);
     auto kill_at = steady::now() + seconds(next_kill(rng_));
-    auto stop_at = cfg_.stop_every_s > 0 ? steady::now() + seconds(next_stop(rng_)) : steady::time_point::max();
+    auto stop_at = cfg_.stop_every_s > 0 ? steady::now() + seconds(next_stop(rng_))
+                                         : steady::time_point::max();
     while (submitting()) {
       co_await pause(std::chrono::milliseconds(5));
       const auto now = steady::now();
@@ -363,7 +378,8 @@ class soak_run {
       }
     }
     // Drain: no more faults; wait until everything owed has arrived, or give up.
-    while (!over() && !(clients_done_ == cfg_.clients && all_settled())) co_await pause(std::chrono::milliseconds(20));
+    while (!over() && !(clients_done_ == cfg_.clients && all_settled()))
+      co_await pause(std::chrono::milliseconds(20));
     acct_.drained = all_settled();
     queued_at_end_ = co_await queued_jobs();
     done_ = true;
@@ -380,9 +396,11 @@ class soak_run {
       co_await pause(std::chrono::seconds(5));
       unsigned completed = 0;
       for (const auto& [id, j] : jobs_) completed += j.completions > 0;
-      std::fprintf(stderr, "gearspec-soak: %5.1f s  submitted %u  jobs run %u  client kills %u  worker kills %u  server stops %u\n",
-                   std::chrono::duration<double>(steady::now() - start_).count(), acct_.submitted, completed,
-                   acct_.client_kills, acct_.worker_kills, acct_.server_stops);
+      std::fprintf(stderr,
+                   "gearspec-soak: %5.1f s  submitted %u  jobs run %u  client kills %u  worker "
+                   "kills %u  server stops %u\n",
+                   std::chrono::duration<double>(steady::now() - start_).count(), acct_.submitted,
+                   completed, acct_.client_kills, acct_.worker_kills, acct_.server_stops);
     }
   }
 
@@ -392,12 +410,14 @@ class soak_run {
     if (!l) co_return -1;
     const std::string line = "status\n";
     net::error_code ec;
-    co_await asio::async_write(l->socket, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(l->socket, asio::buffer(line),
+                               asio::redirect_error(asio::use_awaitable, ec));
     std::string text(4096, '\0');
     std::string all;
     asio::steady_timer limit(io_);
     while (all.find("\n.\n") == std::string::npos && all.rfind(".\n", 0) != 0) {
-      const auto n = co_await l->socket.async_read_some(asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));
+      const auto n = co_await l->socket.async_read_some(
+          asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return -1;
       all.append(text.data(), n);
     }
@@ -443,7 +463,8 @@ class soak_run {
           break;
       }
     }
-    // Missing background jobs the server still lists are queued (not lost) as long as it lists them.
+    // Missing background jobs the server still lists are queued (not lost) as long as it lists
+    // them.
     const long queued = std::max(0L, queued_at_end_);
     acct_.bg_queued = std::min<unsigned>(acct_.bg_missing, static_cast<unsigned>(queued));
     acct_.bg_lost = acct_.bg_missing - acct_.bg_queued;
@@ -514,18 +535,23 @@ void print_table(const std::vector<std::pair<std::string, accounting>>& rows) {
   line("faults: worker kills mid-job", [](const accounting& a) { return a.worker_kills; });
   line("faults: server stops", [](const accounting& a) { return a.server_stops; });
   line("foreground: completed once, answered", [](const accounting& a) { return a.fg_once; });
-  line("foreground: not owed (client or server gone)", [](const accounting& a) { return a.fg_not_owed; });
-  line("foreground: run twice, after a server stop", [](const accounting& a) { return a.fg_dup_allowed; });
+  line("foreground: not owed (client or server gone)",
+       [](const accounting& a) { return a.fg_not_owed; });
+  line("foreground: run twice, after a server stop",
+       [](const accounting& a) { return a.fg_dup_allowed; });
   line("foreground: RUN TWICE, unexplained", [](const accounting& a) { return a.fg_dup_bad; });
   line("foreground: LOST (owed, never answered)", [](const accounting& a) { return a.fg_lost; });
   line("background: completed once", [](const accounting& a) { return a.bg_once; });
-  line("background: run twice, after a server stop", [](const accounting& a) { return a.bg_dup_allowed; });
+  line("background: run twice, after a server stop",
+       [](const accounting& a) { return a.bg_dup_allowed; });
   line("background: RUN TWICE, unexplained", [](const accounting& a) { return a.bg_dup_bad; });
   line("background: still queued at the end", [](const accounting& a) { return a.bg_queued; });
   line("background: LOST (confirmed, never run)", [](const accounting& a) { return a.bg_lost; });
-  line("background: unconfirmed (no JOB_CREATED)", [](const accounting& a) { return a.bg_unconfirmed; });
+  line("background: unconfirmed (no JOB_CREATED)",
+       [](const accounting& a) { return a.bg_unconfirmed; });
   line("shared key: submissions answered", [](const accounting& a) { return a.shared_answered; });
-  line("shared key: LOST (owed, never answered)", [](const accounting& a) { return a.shared_lost; });
+  line("shared key: LOST (owed, never answered)",
+       [](const accounting& a) { return a.shared_lost; });
   line("CORRUPTED results or errors", [](const accounting& a) { return a.corrupted; });
   std::printf("%-44s", "verdict");
   for (const auto& [name, a] : rows) std::printf(" %*s", width, a.ok() ? "ok" : "JOBS LOST/DUP");
@@ -534,16 +560,19 @@ void print_table(const std::vector<std::pair<std::string, accounting>>& rows) {
 
 std::string json_of(const std::string& name, const accounting& a) {
   char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "{\"target\": \"%s\", \"ok\": %s, \"drained\": %s, \"submitted\": %u, \"client_kills\": %u, "
-                "\"worker_kills\": %u, \"server_stops\": %u, \"foreground\": {\"once\": %u, \"not_owed\": %u, "
-                "\"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"lost\": %u}, \"background\": "
-                "{\"once\": %u, \"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"queued\": %u, "
-                "\"lost\": %u, \"unconfirmed\": %u}, \"shared\": {\"answered\": %u, \"lost\": %u}, \"corrupted\": %u}",
-                name.c_str(), a.ok() ? "true" : "false", a.drained ? "true" : "false", a.submitted, a.client_kills,
-                a.worker_kills, a.server_stops, a.fg_once, a.fg_not_owed, a.fg_dup_allowed, a.fg_dup_bad, a.fg_lost,
-                a.bg_once, a.bg_dup_allowed, a.bg_dup_bad, a.bg_queued, a.bg_lost, a.bg_unconfirmed, a.shared_answered,
-                a.shared_lost, a.corrupted);
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"target\": \"%s\", \"ok\": %s, \"drained\": %s, \"submitted\": %u, \"client_kills\": %u, "
+      "\"worker_kills\": %u, \"server_stops\": %u, \"foreground\": {\"once\": %u, \"not_owed\": "
+      "%u, "
+      "\"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"lost\": %u}, \"background\": "
+      "{\"once\": %u, \"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"queued\": %u, "
+      "\"lost\": %u, \"unconfirmed\": %u}, \"shared\": {\"answered\": %u, \"lost\": %u}, "
+      "\"corrupted\": %u}",
+      name.c_str(), a.ok() ? "true" : "false", a.drained ? "true" : "false", a.submitted,
+      a.client_kills, a.worker_kills, a.server_stops, a.fg_once, a.fg_not_owed, a.fg_dup_allowed,
+      a.fg_dup_bad, a.fg_lost, a.bg_once, a.bg_dup_allowed, a.bg_dup_bad, a.bg_queued, a.bg_lost,
+      a.bg_unconfirmed, a.shared_answered, a.shared_lost, a.corrupted);
   return buf;
 }
 
@@ -571,13 +600,17 @@ int main(int argc, char** argv) {
         if (used != v.size() || d < 0) throw std::invalid_argument(v);
         return d;
       } catch (const std::exception&) {
-        std::fprintf(stderr, "gearspec-soak: %s needs a non-negative number, got '%s'\n", a.c_str(), v.c_str());
+        std::fprintf(stderr, "gearspec-soak: %s needs a non-negative number, got '%s'\n", a.c_str(),
+                     v.c_str());
         usage(2);
       }
     };
-    if (a == "--help" || a == "-h") usage(0);
-    else if (a == "--embedded") targets.push_back({"reference", ""});
-    else if (a.rfind("--embedded=", 0) == 0) targets.push_back({a.substr(11), ""});
+    if (a == "--help" || a == "-h")
+      usage(0);
+    else if (a == "--embedded")
+      targets.push_back({"reference", ""});
+    else if (a.rfind("--embedded=", 0) == 0)
+      targets.push_back({a.substr(11), ""});
     else if (a == "--spawn") {
       const auto v = value();
       const auto eq = v.find('=');
@@ -586,17 +619,28 @@ int main(int argc, char** argv) {
         usage(2);
       }
       targets.push_back({v.substr(0, eq), v.substr(eq + 1)});
-    } else if (a == "--clients") cfg.clients = static_cast<unsigned>(std::max(1.0, number()));
-    else if (a == "--workers") cfg.workers = static_cast<unsigned>(std::max(1.0, number()));
-    else if (a == "--inflight") cfg.inflight = static_cast<unsigned>(std::max(1.0, number()));
-    else if (a == "--duration") cfg.duration_s = number();
-    else if (a == "--drain") cfg.drain_s = number();
-    else if (a == "--client-kills-per-s") cfg.client_kills_per_s = number();
-    else if (a == "--worker-kill-fraction") cfg.worker_kill_fraction = number();
-    else if (a == "--stop-every") cfg.stop_every_s = number();
-    else if (a == "--graceful") cfg.graceful = true;
-    else if (a == "--seed") cfg.seed = static_cast<unsigned>(number());
-    else if (a == "--json") json_path = value();
+    } else if (a == "--clients")
+      cfg.clients = static_cast<unsigned>(std::max(1.0, number()));
+    else if (a == "--workers")
+      cfg.workers = static_cast<unsigned>(std::max(1.0, number()));
+    else if (a == "--inflight")
+      cfg.inflight = static_cast<unsigned>(std::max(1.0, number()));
+    else if (a == "--duration")
+      cfg.duration_s = number();
+    else if (a == "--drain")
+      cfg.drain_s = number();
+    else if (a == "--client-kills-per-s")
+      cfg.client_kills_per_s = number();
+    else if (a == "--worker-kill-fraction")
+      cfg.worker_kill_fraction = number();
+    else if (a == "--stop-every")
+      cfg.stop_every_s = number();
+    else if (a == "--graceful")
+      cfg.graceful = true;
+    else if (a == "--seed")
+      cfg.seed = static_cast<unsigned>(number());
+    else if (a == "--json")
+      json_path = value();
     else {
       std::fprintf(stderr, "gearspec-soak: unknown argument '%s'\n", a.c_str());
       usage(2);
@@ -607,8 +651,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, accounting>> rows;
   std::string json = "[";
   for (const auto& t : targets) {
-    std::fprintf(stderr, "gearspec-soak: %s: %.0f s of load with faults, then up to %.0f s to drain\n", t.name.c_str(),
-                 cfg.duration_s, cfg.drain_s);
+    std::fprintf(stderr,
+                 "gearspec-soak: %s: %.0f s of load with faults, then up to %.0f s to drain\n",
+                 t.name.c_str(), cfg.duration_s, cfg.drain_s);
     std::unique_ptr<engine::target> target;
     if (t.spawn.empty())
       target = std::make_unique<targets::embedded_target>();
@@ -630,7 +675,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gearspec-soak: %s: %s\n", t.name.c_str(), e.what());
       return 2;
     }
-    if (!a.drained) std::fprintf(stderr, "gearspec-soak: %s: did not drain within the time given\n", t.name.c_str());
+    if (!a.drained)
+      std::fprintf(stderr, "gearspec-soak: %s: did not drain within the time given\n",
+                   t.name.c_str());
     rows.emplace_back(t.name, a);
     json += (json.size() > 1 ? ", " : "") + json_of(t.name, a);
   }

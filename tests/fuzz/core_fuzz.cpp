@@ -56,12 +56,26 @@ struct script {
 
 const char* const kFunctions[] = {"f0", "f1", "f2"};
 const char* const kUniques[] = {"", "u0", "u1", "-"};
-const char* const kAdmin[] = {"status",         "workers",          "show jobs",        "show unique jobs",
-                              "prioritystatus", "maxqueue f0 1",    "maxqueue f1 0 0 1", "cancel job H:fz:1",
-                              "cancel job H:fz:2", "create function f2", "drop function f1", "version",
-                              "getpid",         "verbose",          "shutdown graceful", "bogus"};
+const char* const kAdmin[] = {"status",
+                              "workers",
+                              "show jobs",
+                              "show unique jobs",
+                              "prioritystatus",
+                              "maxqueue f0 1",
+                              "maxqueue f1 0 0 1",
+                              "cancel job H:fz:1",
+                              "cancel job H:fz:2",
+                              "create function f2",
+                              "drop function f1",
+                              "version",
+                              "getpid",
+                              "verbose",
+                              "shutdown graceful",
+                              "bogus"};
 
-std::string handle(script& s) { return "H:fz:" + std::to_string(s.byte() % 5 + 1); }
+std::string handle(script& s) {
+  return "H:fz:" + std::to_string(s.byte() % 5 + 1);
+}
 
 /// One well-formed request of a random type with arguments from the vocabulary.
 std::string packet(script& s) {
@@ -94,8 +108,8 @@ std::string packet(script& s) {
     payload += args[i];
   }
   std::string out;
-  wire::encode_raw(wire::magic_bytes(wire::packet_magic::request), type, static_cast<std::uint32_t>(payload.size()),
-                   payload, out);
+  wire::encode_raw(wire::magic_bytes(wire::packet_magic::request), type,
+                   static_cast<std::uint32_t>(payload.size()), payload, out);
   return out;
 }
 
