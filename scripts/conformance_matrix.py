@@ -15,7 +15,6 @@ import argparse
 import datetime
 import html
 import json
-import os
 import pathlib
 import re
 import subprocess
