@@ -135,19 +135,8 @@ PYBIND11_MODULE(_gearspec, m) {
       .def("__repr__", &engine::arg_matcher::describe);
 
   py::class_<wire::admin_response>(m, "AdminResponse", "An answer of the admin text protocol.")
-      .def_property_readonly("kind",
-                             [](const wire::admin_response& r) {
-                               switch (r.type) {
-                                 case wire::admin_response::kind::ok:
-                                   return "ok";
-                                 case wire::admin_response::kind::err:
-                                   return "err";
-                                 case wire::admin_response::kind::list:
-                                   return "list";
-                                 default:
-                                   return "other";
-                               }
-                             })
+      .def_property_readonly(
+          "kind", [](const wire::admin_response& r) { return std::string(wire::name(r.type)); })
       .def_readonly("lines", &wire::admin_response::lines)
       .def_readonly("value", &wire::admin_response::value)
       .def_readonly("error_code", &wire::admin_response::error_code)

@@ -587,20 +587,6 @@ class scenario_runner {
     co_return std::nullopt;
   }
 
-  static const char* kind_name(wire::admin_response::kind k) {
-    switch (k) {
-      case wire::admin_response::kind::ok:
-        return "ok";
-      case wire::admin_response::kind::err:
-        return "err";
-      case wire::admin_response::kind::list:
-        return "list";
-      case wire::admin_response::kind::other:
-        return "other";
-    }
-    return "?";
-  }
-
   /// Assigns matchers to distinct lines (small n: backtracking).
   bool assign_lines(const std::vector<matcher>& ms, std::size_t i,
                     const std::vector<std::string>& lines, std::vector<bool>& used,
@@ -636,7 +622,7 @@ class scenario_runner {
                 : want.response == k::err  ? "err"
                 : want.response == k::list ? "list"
                                            : "other") +
-               ", got " + kind_name(got_kind);
+               ", got " + std::string(wire::name(got_kind));
     }
     if (want.line) {
       const std::string whole = got.lines.empty() ? std::string{} : got.lines[0];
@@ -679,7 +665,7 @@ class scenario_runner {
   std::string show(const wire::admin_response& got) {
     std::string out;
     for (const auto& l : got.lines) out += (out.empty() ? "" : " | ") + quote(l);
-    return std::string(kind_name(got.type)) + ": " + (out.empty() ? "(no lines)" : out);
+    return std::string(wire::name(got.type)) + ": " + (out.empty() ? "(no lines)" : out);
   }
 
   asio::awaitable<bool> do_admin(actor_connection& c, const step& st) {

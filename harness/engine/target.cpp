@@ -199,17 +199,9 @@ class spawned_instance final : public target_instance {
     process& p = *found;
     if (reap(p, false))
       throw target_error("server '" + server + "' had already exited before the restart");
-    ::kill(p.pid, crash ? SIGKILL : SIGTERM);  // only the process we started, by PID
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<long>(10000 * p.scale));
-    while (!reap(p, false)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(p.pid, SIGKILL);
-        reap(p, true);
-        throw target_error("server '" + server + "' did not stop within 10 s of SIGTERM");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    if (!end_process(p, crash ? SIGKILL : SIGTERM,
+                     std::chrono::milliseconds(static_cast<long>(10000 * p.scale))))
+      throw target_error("server '" + server + "' did not stop within 10 s of SIGTERM");
     // Same port, same {dir}: the server finds its data again. The log keeps both runs.
     p.pid = -1;
     p.exit_status = -1;
@@ -267,15 +259,25 @@ class spawned_instance final : public target_instance {
     return false;
   }
 
+  /// Sends signal to the process (only one we started, by PID) and waits up to grace for it to
+  /// exit; past that it is killed and reaped, and the result is false.
+  static bool end_process(process& p, int signal, std::chrono::milliseconds grace) {
+    ::kill(p.pid, signal);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (!reap(p, false)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(p.pid, SIGKILL);
+        reap(p, true);
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
   static void stop(process& p) {
     if (p.pid <= 0 || reap(p, false)) return;
-    ::kill(p.pid, SIGTERM);  // only the process we started, by PID
-    for (int i = 0; i < 500; ++i) {
-      if (reap(p, false)) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(p.pid, SIGKILL);
-    reap(p, true);
+    end_process(p, SIGTERM, std::chrono::seconds(5));
   }
 
   std::string dir_;

@@ -317,6 +317,11 @@ std::optional<duration> optional_duration(const reader& r, const YAML::Node& map
   return parse_duration(r.scalar(map[key], key), r.mark(map[key]));
 }
 
+/// Step keys that are not actors (scenario_parser::parse_step handles each).
+bool is_step_keyword(std::string_view key) {
+  return key == "sleep" || key == "parallel" || key == "restart" || key == "crash";
+}
+
 class scenario_parser {
  public:
   scenario_parser(const reader& r, scenario& s) : r_(r), s_(s) {}
@@ -350,8 +355,7 @@ class scenario_parser {
       if (std::find(s_.servers.begin(), s_.servers.end(), st.server) == s_.servers.end())
         r_.fail(kv.second,
                 key + " names server '" + st.server + "', which is not listed under servers:");
-      if (std::find(s_.needs.begin(), s_.needs.end(), "restart") == s_.needs.end())
-        s_.needs.push_back("restart");
+      if (!s_.needs_restart()) s_.needs.push_back("restart");
       return st;
     }
     if (key == "parallel") {
@@ -645,7 +649,7 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
     actor a;
     a.name = kv.first.Scalar();
     a.mark = r.mark(kv.first);
-    if (a.name == "sleep" || a.name == "parallel" || a.name == "restart" || a.name == "crash")
+    if (is_step_keyword(a.name))
       r.fail(kv.first, "'" + a.name + "' is reserved and cannot name an actor");
     std::string role;
     if (kv.second.IsScalar()) {

@@ -218,10 +218,7 @@ class soak_run {
       auto l = co_await open();
       if (!l) break;
       clients_[index] = l;
-      struct waiter {
-        std::string id;
-      };
-      std::deque<waiter> awaiting_created;
+      std::deque<std::string> awaiting_created;                             // ids, in submit order
       std::unordered_map<std::string, std::vector<std::string>> by_handle;  // handle -> ids waiting
       unsigned in_flight = 0;
       bool alive = true;
@@ -256,7 +253,7 @@ class soak_run {
             alive = false;
             break;
           }
-          awaiting_created.push_back({id});
+          awaiting_created.push_back(id);
           ++in_flight;
         }
         if (!alive) break;
@@ -267,7 +264,7 @@ class soak_run {
         auto p = co_await receive(*l);
         if (!p) break;
         if (p->cmd == command::job_created && !awaiting_created.empty()) {
-          const auto id = awaiting_created.front().id;
+          const auto id = awaiting_created.front();
           awaiting_created.pop_front();
           auto& j = jobs_[id];
           j.confirmed = true;
@@ -414,7 +411,13 @@ class soak_run {
                                asio::redirect_error(asio::use_awaitable, ec));
     std::string text(4096, '\0');
     std::string all;
+    // Bounded like every wait: a server that never answers gets its connection closed.
     asio::steady_timer limit(io_);
+    limit.expires_after(std::chrono::seconds(10));
+    auto on_limit = [l](const net::error_code& timer_ec) {
+      if (!timer_ec) kill(*l);
+    };
+    limit.async_wait(on_limit);
     while (all.find("\n.\n") == std::string::npos && all.rfind(".\n", 0) != 0) {
       const auto n = co_await l->socket.async_read_some(
           asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));

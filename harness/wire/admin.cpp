@@ -19,7 +19,9 @@ std::vector<std::string> split_words(std::string_view s) {
   return words;
 }
 
-bool is_err_line(std::string_view line) { return line == "ERR" || line.starts_with("ERR "); }
+bool is_err_line(std::string_view line) {
+  return line == "ERR" || line.starts_with("ERR ");
+}
 
 void fill_single(std::string_view line, admin_response& out) {
   out.lines.assign(1, std::string(line));
@@ -31,7 +33,8 @@ void fill_single(std::string_view line, admin_response& out) {
     auto rest = line.size() > 4 ? line.substr(4) : std::string_view{};
     const auto space = rest.find(' ');
     out.error_code = std::string(rest.substr(0, space));
-    out.error_text = space == std::string_view::npos ? std::string{} : std::string(rest.substr(space + 1));
+    out.error_text =
+        space == std::string_view::npos ? std::string{} : std::string(rest.substr(space + 1));
   } else {
     out.type = admin_response::kind::other;
   }
@@ -97,6 +100,20 @@ admin_parse_result parse_admin_response(std::string_view input, admin_shape shap
   response.raw.assign(input.substr(0, pos));
   out = std::move(response);
   return {pos, decode_status::complete, {}};
+}
+
+std::string_view name(admin_response::kind k) noexcept {
+  switch (k) {
+    case admin_response::kind::ok:
+      return "ok";
+    case admin_response::kind::err:
+      return "err";
+    case admin_response::kind::list:
+      return "list";
+    case admin_response::kind::other:
+      return "other";
+  }
+  return "other";
 }
 
 }  // namespace gearspec::wire

@@ -1,7 +1,8 @@
 #pragma once
 // The administrative text protocol (PROTOCOL "Administrative Protocol"; protocol.md §2): request
-// lines such as "status" or "maxqueue f 10", and the server's single-line or dot-terminated answers.
-// Both "\n" and "\r\n" endings occur in the wild (C gearmand ends OK/ERR lines with "\r\n").
+// lines such as "status" or "maxqueue f 10", and the server's single-line or dot-terminated
+// answers. Both "\n" and "\r\n" endings occur in the wild (C gearmand ends OK/ERR lines with
+// "\r\n").
 
 #include <string>
 #include <string_view>
@@ -58,6 +59,9 @@ struct admin_response {
   std::string raw;
 };
 
+/// "ok", "err", "list" or "other" (the scenario format's words for the kinds).
+std::string_view name(admin_response::kind k) noexcept;
+
 /// Result of parsing an answer from the front of a buffer.
 struct admin_parse_result {
   std::size_t consumed = 0;
@@ -67,7 +71,8 @@ struct admin_parse_result {
 
 /** Parses one answer of the given shape from the front of input. A list-shaped answer whose first
     line is "ERR ..." is an err answer (servers refuse list commands they do not know that way).
-    Returns need_more until the whole answer is present; line_too_long if a line exceeds max_line. */
+    Returns need_more until the whole answer is present; line_too_long if a line exceeds max_line.
+ */
 admin_parse_result parse_admin_response(std::string_view input, admin_shape shape,
                                         admin_response& out, std::size_t max_line = 65536);
 

@@ -161,10 +161,11 @@ tcp_server::tcp_server(asio::io_context& io, server_config config)
     store_ =
         std::make_unique<sqlite_store>(sqlite_path_from_spec(config_.queue), config_.queue_sync);
     const auto now = clock::now();
+    std::size_t restored = 0;
     for (const auto& job : store_->load())
-      if (core_->restore(job, now)) ++restored_;
+      if (core_->restore(job, now)) ++restored;
     core_->set_store(store_.get());
-    log("queue " + store_->path() + ": " + std::to_string(restored_) +
+    log("queue " + store_->path() + ": " + std::to_string(restored) +
         " background job(s) restored");
   }
 }
@@ -210,11 +211,7 @@ void tcp_server::stop() {
     // Everything up to the last event is committed. The disconnects this stop causes are not the
     // clients' or workers' doing and must not change the queue (with --worker-loss fail they would
     // fail stored jobs), so nothing more is written.
-    try {
-      store_->commit();
-    } catch (const store_error& e) {
-      if (fatal_error_.empty()) fatal_error_ = e.what();
-    }
+    commit_store();
     store_->abandon();
   }
   stopping_ = true;
@@ -305,17 +302,22 @@ void tcp_server::flush_dirty() {
   for (auto& s : dirty) s->flush_now();
 }
 
+bool tcp_server::commit_store() {
+  try {
+    store_->commit();
+    return true;
+  } catch (const store_error& e) {
+    if (fatal_error_.empty()) fatal_error_ = e.what();
+    return false;
+  }
+}
+
 void tcp_server::after_event() {
-  if (store_ && !stopped_) {
-    // The event's stored jobs reach the database before any reply announces them.
-    try {
-      store_->commit();
-    } catch (const store_error& e) {
-      fatal_error_ = e.what();
-      log(std::string("stopping: ") + e.what());
-      stop();  // unsent replies are dropped: no JOB_CREATED for a job that is not stored
-      return;
-    }
+  // The event's stored jobs reach the database before any reply announces them.
+  if (store_ && !stopped_ && !commit_store()) {
+    log("stopping: " + fatal_error_);
+    stop();  // unsent replies are dropped: no JOB_CREATED for a job that is not stored
+    return;
   }
   flush_dirty();
   if (stopped_) return;
@@ -367,21 +369,25 @@ embedded_server::~embedded_server() {
 }
 
 void embedded_server::crash() {
-  if (stopped_) return;
-  stopped_ = true;
-  // Runs between two events, as a SIGKILL lands between two system calls: everything committed so
-  // far stays, nothing after it is written.
-  auto abort_now = [this] { server_->abort(); };
-  asio::post(io_, std::move(abort_now));
-  if (thread_.joinable()) thread_.join();
-  server_.reset();
+  end(true);
 }
 
 void embedded_server::stop() {
+  end(false);
+}
+
+void embedded_server::end(bool crash) {
   if (stopped_) return;
   stopped_ = true;
-  auto do_stop = [this] { server_->stop(); };
-  asio::post(io_, std::move(do_stop));
+  // Runs on the server's thread between two events. A crash lands there as a SIGKILL lands between
+  // two system calls: everything committed so far stays, nothing after it is written.
+  auto finish = [this, crash] {
+    if (crash)
+      server_->abort();
+    else
+      server_->stop();
+  };
+  asio::post(io_, std::move(finish));
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }

@@ -60,8 +60,6 @@ class tcp_server final : private output_sink {
 
   /// Set when the server stopped because its queue database failed (the server exits non-zero).
   const std::string& fatal_error() const noexcept { return fatal_error_; }
-  /// Background jobs reloaded from the persistent queue at start.
-  std::size_t restored_jobs() const noexcept { return restored_; }
 
   /// The core, for introspection on the io_context's thread.
   const job_server& core() const noexcept { return *core_; }
@@ -76,6 +74,8 @@ class tcp_server final : private output_sink {
   net::asio::awaitable<void> accept_loop();
   net::asio::awaitable<void> timer_loop();
   void after_event();
+  /// Commits the queue; false (and fatal_error_ set) if the database failed.
+  bool commit_store();
   void flush_dirty();
   void log(const std::string& line) const;
 
@@ -91,7 +91,6 @@ class tcp_server final : private output_sink {
       dirty_;  ///< sessions with output queued by the current event
   std::string read_buffer_ = std::string(64 * 1024, '\0');  ///< shared by all readers (one thread)
   std::string fatal_error_;
-  std::size_t restored_ = 0;
   conn_id next_conn_ = 1;
   std::uint16_t port_ = 0;
   bool stopping_ = false;  ///< no longer accepting
@@ -112,9 +111,9 @@ class embedded_server {
   const std::string& address() const noexcept { return address_; }
   /// Stops the server and joins its thread (idempotent).
   void stop();
-  /** Ends the server as a crash would: the thread stops at once, no connection is closed in an
-      orderly way beforehand and nothing more is committed to the queue; sockets are then reset.
-      What a SIGKILL would keep (the last committed queue state) is all that remains. */
+  /** Ends the server as a crash would, between two events: connections are reset without
+      flushing and nothing more is committed to the queue (tcp_server::abort). What a SIGKILL would
+      keep (the last committed queue state) is all that remains. */
   void crash();
 
  private:
@@ -124,6 +123,8 @@ class embedded_server {
   std::uint16_t port_ = 0;
   std::string address_;
   bool stopped_ = false;
+
+  void end(bool crash);
 };
 
 }  // namespace gearspec::refsrv

@@ -34,8 +34,8 @@ TEST(WireAdminRequest, BareCommand) {
 }
 
 TEST(WireAdminShape, ListCommands) {
-  for (auto line : {"workers", "status", "prioritystatus", "show jobs", "SHOW UNIQUE JOBS", "jobs", "clients",
-                    "gladiator"})
+  for (auto line : {"workers", "status", "prioritystatus", "show jobs", "SHOW UNIQUE JOBS", "jobs",
+                    "clients", "gladiator"})
     EXPECT_EQ(admin_shape::list, admin_response_shape(line)) << line;
   for (auto line : {"version", "getpid", "verbose", "maxqueue f 1", "cancel job H:x:1", "show",
                     "show unique", "create function f", "drop function f", "shutdown", "bogus"})
@@ -55,7 +55,8 @@ TEST(WireAdminResponse, COkWithCrlf) {
 
 TEST(WireAdminResponse, COkWithValue) {
   admin_response r;
-  ASSERT_EQ(decode_status::complete, parse_admin_response("OK 1.1.20+ds\n", admin_shape::single_line, r).status);
+  ASSERT_EQ(decode_status::complete,
+            parse_admin_response("OK 1.1.20+ds\n", admin_shape::single_line, r).status);
   EXPECT_EQ(admin_response::kind::ok, r.type);
   EXPECT_EQ("1.1.20+ds", r.value);
   EXPECT_EQ(line_ending::lf, r.ending);
@@ -63,7 +64,8 @@ TEST(WireAdminResponse, COkWithValue) {
 
 TEST(WireAdminResponse, PerlVersionIsOtherLine) {
   admin_response r;
-  ASSERT_EQ(decode_status::complete, parse_admin_response("v1.130.1\n", admin_shape::single_line, r).status);
+  ASSERT_EQ(decode_status::complete,
+            parse_admin_response("v1.130.1\n", admin_shape::single_line, r).status);
   EXPECT_EQ(admin_response::kind::other, r.type);
   EXPECT_EQ((std::vector<std::string>{"v1.130.1"}), r.lines);
 }
@@ -71,7 +73,8 @@ TEST(WireAdminResponse, PerlVersionIsOtherLine) {
 TEST(WireAdminResponse, ErrSplitsCodeAndText) {
   admin_response r;
   ASSERT_EQ(decode_status::complete,
-            parse_admin_response("ERR UNKNOWN_COMMAND Unknown+server+commandfoo\r\n", admin_shape::single_line, r)
+            parse_admin_response("ERR UNKNOWN_COMMAND Unknown+server+commandfoo\r\n",
+                                 admin_shape::single_line, r)
                 .status);
   EXPECT_EQ(admin_response::kind::err, r.type);
   EXPECT_EQ("UNKNOWN_COMMAND", r.error_code);
@@ -80,7 +83,8 @@ TEST(WireAdminResponse, ErrSplitsCodeAndText) {
 
 TEST(WireAdminResponse, PerlErrWithTrailingSpace) {
   admin_response r;
-  ASSERT_EQ(decode_status::complete, parse_admin_response("ERR unknown_command \r\n", admin_shape::list, r).status);
+  ASSERT_EQ(decode_status::complete,
+            parse_admin_response("ERR unknown_command \r\n", admin_shape::list, r).status);
   EXPECT_EQ(admin_response::kind::err, r.type);
   EXPECT_EQ("unknown_command", r.error_code);
   EXPECT_EQ("", r.error_text);
@@ -90,7 +94,8 @@ TEST(WireAdminResponse, ListUntilDot) {
   admin_response r;
   const std::string answer = "f\t1\t0\t1\nERRfn\t0\t0\t0\n.\n";
   for (std::size_t cut = 0; cut < answer.size(); ++cut)
-    EXPECT_EQ(decode_status::need_more, parse_admin_response(answer.substr(0, cut), admin_shape::list, r).status);
+    EXPECT_EQ(decode_status::need_more,
+              parse_admin_response(answer.substr(0, cut), admin_shape::list, r).status);
   auto res = parse_admin_response(answer, admin_shape::list, r);
   ASSERT_EQ(decode_status::complete, res.status);
   EXPECT_EQ(answer.size(), res.consumed);
@@ -108,7 +113,8 @@ TEST(WireAdminResponse, EmptyList) {
 TEST(WireAdminResponse, EmptyLinesInsideAList) {
   // C's "show unique jobs" prints an empty line for a job with an empty unique (protocol.md §2.2).
   admin_response r;
-  ASSERT_EQ(decode_status::complete, parse_admin_response("\nalpha\n.\n", admin_shape::list, r).status);
+  ASSERT_EQ(decode_status::complete,
+            parse_admin_response("\nalpha\n.\n", admin_shape::list, r).status);
   EXPECT_EQ((std::vector<std::string>{"", "alpha"}), r.lines);
 }
 
@@ -117,6 +123,13 @@ TEST(WireAdminResponse, LineTooLong) {
   auto res = parse_admin_response(std::string(100, 'x'), admin_shape::list, r, 10);
   EXPECT_EQ(decode_status::error, res.status);
   EXPECT_EQ(make_error_code(errc::line_too_long), res.error);
+}
+
+TEST(WireAdminResponse, KindNames) {
+  EXPECT_EQ("ok", name(admin_response::kind::ok));
+  EXPECT_EQ("err", name(admin_response::kind::err));
+  EXPECT_EQ("list", name(admin_response::kind::list));
+  EXPECT_EQ("other", name(admin_response::kind::other));
 }
 
 }  // namespace
