@@ -320,7 +320,11 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
           return;
         }
         j.keep_alive = true;
-      } else if (c.listening.insert(&j).second) {
+      } else {
+        // One entry per foreground submission, even from the same connection: client libraries
+        // keep one pending task per JOB_CREATED and wait for one result per task (C and Perl send
+        // every WORK_* once per submission: UNIQ-PER-SUBMISSION).
+        c.listening.insert(&j);
         j.clients.push_back(c.id);
       }
       send(c.id, command::job_created, {j.handle});
@@ -731,7 +735,8 @@ void job_server::release_job(job& j, release_reason why, time_point) {
 }
 
 void job_server::detach_client(job& j, conn_id client) {
-  erase_value(j.clients, client);
+  erase_value(j.clients, client);  // every submission the connection made
+
   // Never run a foreground job nobody waits for; once a worker holds it, let it finish.
   if (j.clients.empty() && !j.keep_alive && !j.worker) finish(j);
 }

@@ -136,7 +136,9 @@ class job_server {
     bool has_reducer = false;
     priority prio = priority::normal;
     bool keep_alive = false;       ///< a background submitter is attached: never abandoned
-    std::vector<conn_id> clients;  ///< attached foreground clients, one entry per connection
+    /// Attached foreground submissions in submission order, one entry per SUBMIT (a connection
+    /// that submitted the same key twice appears twice and hears every WORK_* twice).
+    std::vector<conn_id> clients;
     conn_id worker = 0;            ///< 0 while not assigned
     bool queued = false;           ///< linked into fn->queues[prio]
     std::string numerator = "0";
@@ -166,7 +168,7 @@ class job_server {
     bool noop_sent = false;
     bool exceptions = false;
     std::vector<job*> held;              ///< jobs assigned to this worker
-    std::unordered_set<job*> listening;  ///< jobs this client is attached to
+    std::unordered_set<job*> listening;  ///< jobs this client is attached to (once each)
   };
 
   // Packet handlers (PROTOCOL packet names in the .cpp).

@@ -196,15 +196,101 @@ TEST_F(CoreTest, AttachAfterAbandonGetsAnAnswer) {
   EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "r"})}), take(b));
 }
 
-TEST_F(CoreTest, SameClientSubmittingTwiceIsAttachedOnce) {
+// UNIQ-PER-SUBMISSION: C gearmand 1.1.20 and Perl 1.130 send every WORK_* once per submission,
+// also when one connection submits the same key twice (docs/evidence/per-submission-2026-11-30.txt).
+TEST_F(CoreTest, SameClientSubmittingTwiceHearsEveryUpdateTwice) {
   connect(a);
   connect(worker);
   const auto h = submit(a, "f", "k", "x");
   EXPECT_EQ(h, submit(a, "f", "k", "x"));
   send(worker, command::can_do, {"f"});
   ASSERT_EQ(h, grab(worker));
+  EXPECT_EQ("", grab(worker));  // still one job
+  send(worker, command::work_status, {h, "1", "2"});
+  send(worker, command::work_data, {h, "d"});
+  send(worker, command::work_warning, {h, "w"});
   send(worker, command::work_complete, {h, "r"});
-  EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "r"})}), take(a));
+  const auto status = line(command::work_status, {h, "1", "2"});
+  const auto data = line(command::work_data, {h, "d"});
+  const auto warning = line(command::work_warning, {h, "w"});
+  const auto complete = line(command::work_complete, {h, "r"});
+  EXPECT_EQ((std::vector<std::string>{status, status, data, data, warning, warning, complete, complete}),
+            take(a));
+}
+
+TEST_F(CoreTest, SecondSubmissionAfterStatusHearsOnlyLaterUpdatesTwice) {
+  connect(a);
+  connect(worker);
+  const auto h = submit(a, "f", "k", "x");
+  send(worker, command::can_do, {"f"});
+  ASSERT_EQ(h, grab(worker));
+  send(worker, command::work_status, {h, "1", "4"});
+  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "1", "4"})}), take(a));
+  EXPECT_EQ(h, submit(a, "f", "k", "x"));
+  send(worker, command::work_status, {h, "2", "4"});
+  send(worker, command::work_fail, {h});
+  const auto status = line(command::work_status, {h, "2", "4"});
+  const auto fail = line(command::work_fail, {h});
+  EXPECT_EQ((std::vector<std::string>{status, status, fail, fail}), take(a));
+}
+
+TEST_F(CoreTest, SubmissionsFromTwoConnectionsAreCountedPerSubmission) {
+  connect(a);
+  connect(b);
+  connect(worker);
+  const auto h = submit(a, "f", "k", "x");
+  EXPECT_EQ(h, submit(b, "f", "k", "x"));
+  EXPECT_EQ(h, submit(a, "f", "k", "x"));
+  send(b, command::get_status_unique, {"k"});
+  // C gearmand counts submissions in STATUS_RES_UNIQUE's client count (observed: 2 for one
+  // connection that submitted twice).
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res_unique, {"k", "1", "0", "0", "0", "3"})}), take(b));
+  send(worker, command::can_do, {"f"});
+  ASSERT_EQ(h, grab(worker));
+  send(worker, command::work_complete, {h, "r"});
+  const auto complete = line(command::work_complete, {h, "r"});
+  EXPECT_EQ((std::vector<std::string>{complete, complete}), take(a));
+  EXPECT_EQ((std::vector<std::string>{complete}), take(b));
+}
+
+TEST_F(CoreTest, ExceptionGoesToEverySubmissionByItsConnectionsOption) {
+  connect(a);
+  connect(b);
+  connect(worker);
+  send(a, command::option_req, {"exceptions"});
+  take(a);
+  const auto h = submit(a, "f", "k", "x");
+  EXPECT_EQ(h, submit(b, "f", "k", "x"));
+  EXPECT_EQ(h, submit(a, "f", "k", "x"));
+  EXPECT_EQ(h, submit(b, "f", "k", "x"));
+  send(worker, command::can_do, {"f"});
+  ASSERT_EQ(h, grab(worker));
+  send(worker, command::work_exception, {h, "boom"});
+  const auto exception = line(command::work_exception, {h, "boom"});
+  const auto fail = line(command::work_fail, {h});
+  EXPECT_EQ((std::vector<std::string>{exception, exception}), take(a));
+  EXPECT_EQ((std::vector<std::string>{fail, fail}), take(b));
+}
+
+TEST_F(CoreTest, ClientDeathRemovesEverySubmissionOfThatConnection) {
+  connect(a);
+  connect(b);
+  connect(worker);
+  const auto h = submit(a, "f", "k", "x");
+  EXPECT_EQ(h, submit(a, "f", "k", "x"));
+  disconnect(a);
+  send(worker, command::can_do, {"f"});
+  EXPECT_EQ("", grab(worker));  // nobody waits for it any more
+  EXPECT_EQ(0u, core_->job_count());
+  // With another client attached it survives, and that client hears the result once.
+  const auto h2 = submit(b, "f", "k2", "x");
+  connect(c);
+  EXPECT_EQ(h2, submit(c, "f", "k2", "x"));
+  EXPECT_EQ(h2, submit(c, "f", "k2", "x"));
+  disconnect(c);
+  ASSERT_EQ(h2, grab(worker));
+  send(worker, command::work_complete, {h2, "r"});
+  EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h2, "r"})}), take(b));
 }
 
 TEST_F(CoreTest, UniqueLongerThanLimitIsRefused) {
