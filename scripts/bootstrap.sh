@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs gearspec's build and test dependencies from Debian, idempotently: apt-get runs only when
-# a package is missing, so a second run costs a dpkg query.
+# Installs gearspec's build and test dependencies, idempotently: apt-get runs only when a Debian
+# package is missing, and `npm ci` (the interop tests' Node.js clients, pinned in
+# tests/interop/node/package-lock.json) only when node_modules is missing or older than the lock
+# file, so a second run costs a dpkg query and a file comparison and needs no network.
 set -euo pipefail
 
 packages=(
@@ -10,7 +12,12 @@ packages=(
   libsqlite3-dev iproute2 procps
   # Real Gearman servers and clients, used as external targets and interop peers.
   gearman-job-server gearman-server gearman-tools libgearman-client-perl
+  # Client libraries of other stacks for the interop tests (tests/interop).
+  php-cli php-gearman libgearman-dev pkg-config
 )
+# Node.js and npm: the machine's own if it has them (they may come from outside Debian), else Debian's.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,14 +26,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "bootstrap: done" >&2
 fi
 
-echo "bootstrap: installing ${missing[*]}" >&2
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "bootstrap: done" >&2
+node_dir=$(cd "$(dirname "$0")/.." && pwd)/tests/interop/node
+if [[ ! -f $node_dir/node_modules/.package-lock.json ||
+      $node_dir/package-lock.json -nt $node_dir/node_modules/.package-lock.json ]]; then
+  echo "bootstrap: npm ci in tests/interop/node" >&2
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

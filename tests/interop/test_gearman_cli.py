@@ -6,44 +6,20 @@ commands and two clients attached to one job by the same unique key.
 Every wait is bounded; only processes started here are stopped, by PID.
 """
 
-import os
-import signal
 import subprocess
-import tempfile
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
 
-SERVER = os.environ.get("GEARSPEC_SERVER", "gearspec-server")
+from conftest import status_line, wait_for
+
 TIMEOUT = 20  # seconds for any one client command
 
 
 @pytest.fixture
-def server(tmp_path):
-    """A fresh gearspec-server on a free loopback port; yields the port."""
-    port_file = tmp_path / "port"
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [SERVER, "--listen", "127.0.0.1", "--port", "0", "--port-file", str(port_file)],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    # The port file is written after listen(): its presence means ready (no connect polling).
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("gearspec-server did not start: " + (tmp_path / "server.log").read_text())
-        time.sleep(0.02)
-    port = int(port_file.read_text())
-    yield port
-    proc.send_signal(signal.SIGTERM)
-    try:
-        assert proc.wait(timeout=10) == 0, "gearspec-server did not exit cleanly on SIGTERM"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+def server(reference):
+    """The standalone reference server's port (conftest's `reference` fixture)."""
+    return reference.port
 
 
 def gearman(port, *args, data=None, check=True):
@@ -59,23 +35,6 @@ def gearadmin(port, *args):
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-def wait_for(predicate, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what)
-
-
-def status_line(port, function):
-    for line in gearadmin(port, "--status").splitlines():
-        fields = line.split("\t")
-        if fields[0] == function:
-            return fields[1:]
-    return None
 
 
 def test_gearman_cli_worker_and_client(server):
