@@ -1,6 +1,6 @@
 #pragma once
-// The administrative text protocol (PROTOCOL "Administrative Protocol"; protocol.md §2): request
-// lines such as "status" or "maxqueue f 10", and the server's single-line or dot-terminated
+// The administrative text protocol (PROTOCOL "Administrative Protocol"; docs/protocol.md §2):
+// request lines such as "status" or "maxqueue f 10", and the server's single-line or dot-terminated
 // answers. Both "\n" and "\r\n" endings occur in the wild (C gearmand ends OK/ERR lines with
 // "\r\n").
 

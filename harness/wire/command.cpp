@@ -8,7 +8,7 @@ namespace {
 // Argument counts follow libgearman/command.cc (gearmand_command_info_list): an entry {argc, data}
 // becomes argc+1 arguments when data is true and argc otherwise. SUBMIT_REDUCE_JOB{,_BACKGROUND}
 // carry four NUL-terminated fields before the data, not the three that PROTOCOL shows
-// (protocol.md §1.3 note A). Direction comes from PROTOCOL's REQ/RES column.
+// (docs/protocol.md §1.3 note A). Direction comes from PROTOCOL's REQ/RES column.
 constexpr std::array<command_info, last_command_number> table{{
     {command::can_do, "CAN_DO", true, false, 1, {"func"}},
     {command::cant_do, "CANT_DO", true, false, 1, {"func"}},
@@ -109,7 +109,9 @@ const command_info* find_command(std::uint32_t n) noexcept {
   return &table[n - 1];
 }
 
-const command_info& info(command cmd) noexcept { return table[number(cmd) - 1]; }
+const command_info& info(command cmd) noexcept {
+  return table[number(cmd) - 1];
+}
 
 std::optional<command> command_from_name(std::string_view name) noexcept {
   for (const auto& entry : table)

@@ -35,7 +35,7 @@ std::error_code split_arguments(command cmd, std::string_view payload, packet_vi
   if (shape.arg_count == 0) return {};
   std::size_t pos = 0;
   // Every argument but the last is NUL-terminated; never look past the payload (C gearmand does,
-  // and desynchronises: protocol.md §1.4 "parser hazard").
+  // and desynchronises: docs/protocol.md §1.4).
   for (std::size_t i = 0; i + 1 < shape.arg_count; ++i) {
     const auto nul = payload.find('\0', pos);
     if (nul == std::string_view::npos) {

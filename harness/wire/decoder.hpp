@@ -65,7 +65,8 @@ class decoder {
  public:
   /// expect: the magic this side should receive (a server expects requests).
   /// accept_text: whether lines that do not start with NUL are admin text (true on a server port).
-  explicit decoder(packet_magic expect, decoder_limits limits = {}, bool accept_text = true) noexcept
+  explicit decoder(packet_magic expect, decoder_limits limits = {},
+                   bool accept_text = true) noexcept
       : expect_(expect), limits_(limits), accept_text_(accept_text) {}
 
   /// Decodes at most one frame from the front of input. Views in out point into input.
@@ -84,7 +85,7 @@ class decoder {
 
 /// Splits a payload into the arguments of cmd's shape. Returns too_few_arguments when it has fewer
 /// NUL separators than needed. Extra bytes on a zero-argument command are ignored (both real
-/// servers ignore them: protocol.md §1.4).
+/// servers ignore them: docs/protocol.md §1.4).
 std::error_code split_arguments(command cmd, std::string_view payload, packet_view& out) noexcept;
 
 /// A decoder that owns its buffer: feed it chunks, then pull frames. Frames returned by next()

@@ -1,6 +1,6 @@
 // The administrative text protocol of the reference server (PROTOCOL "Administrative Protocol";
-// byte formats follow C gearmand 1.1.20, protocol.md §2.2): OK/ERR lines end "\r\n", list lines and
-// "OK <value>" lines end "\n", lists end with ".\n".
+// byte formats follow C gearmand 1.1.20, docs/protocol.md §2.2): OK/ERR lines end "\r\n", list
+// lines and "OK <value>" lines end "\n", lists end with ".\n".
 
 #include <algorithm>
 #include <charconv>
@@ -106,8 +106,9 @@ void job_server::admin_prioritystatus(connection& c) {
   std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->name < b->name; });
   std::string out;
   for (const function* fn : all)
-    out += fn->name + "\t" + std::to_string(fn->queues[0].size) + "\t" + std::to_string(fn->queues[1].size) + "\t" +
-           std::to_string(fn->queues[2].size) + "\t" + std::to_string(fn->workers.size()) + "\n";
+    out += fn->name + "\t" + std::to_string(fn->queues[0].size) + "\t" +
+           std::to_string(fn->queues[1].size) + "\t" + std::to_string(fn->queues[2].size) + "\t" +
+           std::to_string(fn->workers.size()) + "\n";
   out += ".\n";
   send_text(c.id, out);
 }
@@ -149,7 +150,8 @@ void job_server::admin_show(connection& c, const std::vector<std::string>& args)
   std::string out;
   for (const job* j : all) {
     if (jobs)  // "<handle>\t<retries>\t<ignored>\t<background>" (C's columns)
-      out += j->handle + "\t" + std::to_string(j->attempts) + "\t0\t" + (j->keep_alive ? "1" : "0") + "\n";
+      out += j->handle + "\t" + std::to_string(j->attempts) + "\t0\t" +
+             (j->keep_alive ? "1" : "0") + "\n";
     else  // one unique per job; an empty unique prints an empty line, as in C
       out += j->unique + "\n";
   }
@@ -159,7 +161,8 @@ void job_server::admin_show(connection& c, const std::vector<std::string>& args)
 
 void job_server::admin_cancel(connection& c, const std::vector<std::string>& args) {
   // cancel job <handle>: clients get WORK_FAIL and the job is gone; a worker still running it gets
-  // ERROR JOB_NOT_FOUND for its results (C also delivers its WORK_COMPLETE: protocol.md §4.2 B3).
+  // ERROR JOB_NOT_FOUND for its results (C also delivers its WORK_COMPLETE: docs/protocol.md §4.2
+  // B3).
   job* j = find_job(args[1]);
   if (!j) {
     send_text(c.id, "ERR UNKNOWN_JOB\r\n");
@@ -180,7 +183,7 @@ void job_server::admin_drop_function(connection& c, const std::vector<std::strin
     send_text(c.id, "ERR function not found\r\n");
     return;
   }
-  // Refuse while anything refers to it (C frees it under queued jobs: protocol.md §4.2 B5).
+  // Refuse while anything refers to it (C frees it under queued jobs: docs/protocol.md §4.2 B5).
   if (!it->second->workers.empty() || it->second->total > 0) {
     send_text(c.id, "ERR there are still connected workers or executing clients\r\n");
     return;

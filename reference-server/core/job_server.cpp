@@ -48,7 +48,7 @@ submit_shape shape_of(command cmd) {
       return {priority::low, false, false, false};
     case command::submit_job_low_bg:
       return {priority::low, true, false, false};
-    // SUBMIT_JOB_EPOCH: a background NORMAL job not runnable before EPOCH (protocol.md §3.12).
+    // SUBMIT_JOB_EPOCH: a background NORMAL job not runnable before EPOCH (docs/protocol.md §3.12).
     case command::submit_job_epoch:
       return {priority::normal, true, true, false};
     case command::submit_reduce_job:
@@ -117,10 +117,10 @@ void job_server::on_disconnect(conn_id conn, time_point now) {
   if (it == connections_.end()) return;
   connection& c = *it->second;
   // A client leaving: its foreground jobs that no worker has taken yet are dropped once nobody
-  // else waits for them (seed semantics "client death"; protocol.md §3.3).
+  // else waits for them (seed semantics "client death"; docs/protocol.md §3.3).
   const std::vector<job*> listening(c.listening.begin(), c.listening.end());
   for (job* j : listening) detach_client(*j, conn);
-  // A worker leaving while holding jobs (protocol.md §3.4).
+  // A worker leaving while holding jobs (docs/protocol.md §3.4).
   const std::vector<job*> held = c.held;
   for (job* j : held) release_job(*j, release_reason::disconnect, now);
   for (const auto& a : c.abilities) erase_value(a.fn->workers, conn);
@@ -270,8 +270,9 @@ void job_server::on_packet(conn_id conn, const wire::packet_view& p, time_point 
 
 std::string job_server::unique_key(const function& fn, std::string_view unique,
                                    std::string_view data) const {
-  // Keys are per function (protocol.md §3.1). An empty unique never coalesces; "-" means "the data
-  // is the key", in its own namespace so a literal unique equal to that data stays separate (C).
+  // Keys are per function (docs/protocol.md §3.1). An empty unique never coalesces; "-" means "the
+  // data is the key", in its own namespace so a literal unique equal to that data stays separate
+  // (C).
   if (unique.empty()) return {};
   std::string key = fn.name;
   key.push_back('\0');
@@ -308,7 +309,7 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
   const auto key = unique_key(fn, unique, data);
 
   // Coalescing: the same (function, unique) while the job exists attaches to it. The first
-  // submitter's data and priority stay (protocol.md §3.1).
+  // submitter's data and priority stay (docs/protocol.md §3.1).
   if (!key.empty()) {
     if (auto found = by_unique_.find(key); found != by_unique_.end()) {
       job& j = *found->second;
@@ -455,7 +456,7 @@ void job_server::handle_grab(connection& c, command how, time_point now) {
   if (how == command::grab_job) {
     send(c.id, command::job_assign, {j->handle, func, j->data});
   } else if (how == command::grab_job_all && j->has_reducer) {
-    // JOB_ASSIGN_ALL carries the reducer; the aggregator is not sent on (C, protocol.md §1.3).
+    // JOB_ASSIGN_ALL carries the reducer; the aggregator is not sent on (C, docs/protocol.md §1.3).
     send(c.id, command::job_assign_all, {j->handle, func, j->unique, j->reducer, j->data});
   } else {
     send(c.id, command::job_assign_uniq, {j->handle, func, j->unique, j->data});
@@ -470,7 +471,7 @@ job_server::job* job_server::held_job(connection& c, std::string_view handle) {
 void job_server::handle_work_update(connection& c, const wire::packet_view& p) {
   job* j = held_job(c, p.arg(0));
   if (!j) {
-    // C gearmand's texts (protocol.md §3.13).
+    // C gearmand's texts (docs/protocol.md §3.13).
     send_error(c.id, "JOB_NOT_FOUND",
                p.cmd == command::work_status ? "Job given in work result not found"
                                              : "Job does not exist on server");
@@ -499,8 +500,8 @@ void job_server::handle_work_end(connection& c, const wire::packet_view& p) {
   } else if (p.cmd == command::work_fail) {
     broadcast(*j, command::work_fail, {j->handle});
   } else {
-    // WORK_EXCEPTION is terminal; clients that did not opt in get WORK_FAIL (C, protocol.md §3.10),
-    // without C's stray trailing NUL.
+    // WORK_EXCEPTION is terminal; clients that did not opt in get WORK_FAIL (C, docs/protocol.md
+    // §3.10), without C's stray trailing NUL.
     for (conn_id client : j->clients) {
       auto ci = connections_.find(client);
       if (ci != connections_.end() && ci->second->exceptions)
@@ -525,7 +526,7 @@ void job_server::handle_get_status(connection& c, const wire::packet_view& p) {
 
 void job_server::handle_get_status_unique(connection& c, const wire::packet_view& p) {
   // The packet names no function, so several jobs may match; the oldest one answers (C answers
-  // whichever its hash meets first: protocol.md §4.2 B7).
+  // whichever its hash meets first: docs/protocol.md §4.2 B7).
   const job* best = nullptr;
   for (const auto& [name, fn] : functions_) {
     const auto key = unique_key(*fn, p.arg(0), {});
@@ -546,7 +547,8 @@ void job_server::handle_can_do(connection& c, std::string_view name, std::int64_
   function& fn = function_named(name);
   for (auto& a : c.abilities) {
     if (a.fn == &fn) {
-      a.timeout_ms = timeout_ms;  // idempotent (C counts duplicates twice: protocol.md §4.2 B8)
+      a.timeout_ms =
+          timeout_ms;  // idempotent (C counts duplicates twice: docs/protocol.md §4.2 B8)
       return;
     }
   }
@@ -578,7 +580,7 @@ void job_server::handle_reset_abilities(connection& c, time_point now) {
 }
 
 void job_server::handle_pre_sleep(connection& c) {
-  // PRE_SLEEP: wake at once if work is already waiting (C and Perl both do; protocol.md §3.5).
+  // PRE_SLEEP: wake at once if work is already waiting (C and Perl both do; docs/protocol.md §3.5).
   // Unlike C, a repeated PRE_SLEEP re-arms the wake-up, so a worker is never left asleep.
   c.sleeping = true;
   c.noop_sent = false;

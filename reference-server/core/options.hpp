@@ -1,7 +1,8 @@
 #pragma once
-// Behaviour knobs of the reference job core. Where real servers differ (protocol.md §5, IMPL lines)
-// the behaviour is a named option; defaults follow C gearmand 1.1.20 unless that loses work or
-// contradicts PROTOCOL (see docs/requirements.md for each choice).
+// Behaviour knobs of the reference job core. Where real servers differ (docs/protocol.md, and the
+// IMPL requirements of docs/requirements.md) the behaviour is a named option; defaults follow C
+// gearmand 1.1.20 unless that loses work or contradicts PROTOCOL (see docs/requirements.md for each
+// choice).
 
 #include <cstdint>
 #include <functional>
@@ -9,7 +10,7 @@
 
 namespace gearspec::refsrv {
 
-/// What happens to a job whose worker disconnects while holding it (protocol.md §3.4).
+/// What happens to a job whose worker disconnects while holding it (docs/protocol.md §3.4).
 enum class worker_loss_policy {
   /// Put it back at the tail of its queue (C gearmand). Clients hear nothing.
   requeue,
@@ -17,7 +18,7 @@ enum class worker_loss_policy {
   fail,
 };
 
-/// What CANT_DO / RESET_ABILITIES do to a job the worker holds (protocol.md §3.6).
+/// What CANT_DO / RESET_ABILITIES do to a job the worker holds (docs/protocol.md §3.6).
 enum class ability_loss_policy {
   /// Requeue it; the worker's later results get ERROR JOB_NOT_FOUND (C gearmand).
   requeue,
@@ -25,7 +26,7 @@ enum class ability_loss_policy {
   keep,
 };
 
-/// What happens when a CAN_DO_TIMEOUT expires (protocol.md §3.11).
+/// What happens when a CAN_DO_TIMEOUT expires (docs/protocol.md §3.11).
 enum class timeout_policy {
   /// Requeue silently, counting a retry (C gearmand).
   requeue,
@@ -33,7 +34,7 @@ enum class timeout_policy {
   fail,
 };
 
-/// Whether a submit over maxqueue is refused or makes room (protocol.md §3.15).
+/// Whether a submit over maxqueue is refused or makes room (docs/protocol.md §3.15).
 enum class maxqueue_policy {
   /// ERROR QUEUE_ERROR "Job queue is full" (C gearmand).
   reject,
@@ -41,7 +42,7 @@ enum class maxqueue_policy {
   evict,
 };
 
-/// Whether priority is compared across all of a worker's functions (protocol.md §3.7).
+/// Whether priority is compared across all of a worker's functions (docs/protocol.md §3.7).
 enum class priority_scope {
   /// HIGH of any function before NORMAL of any (PROTOCOL at HEAD, C gearmand 2.0).
   global,
@@ -49,7 +50,7 @@ enum class priority_scope {
   per_function,
 };
 
-/// Order of HIGH jobs within a function (protocol.md §3.8).
+/// Order of HIGH jobs within a function (docs/protocol.md §3.8).
 enum class high_order {
   fifo,  ///< C gearmand.
   lifo,  ///< Perl Gearman::Server.

@@ -1,4 +1,4 @@
-// The admin text protocol on the binary port (formats of C gearmand 1.1.20, protocol.md §2.2).
+// The admin text protocol on the binary port (formats of C gearmand 1.1.20, docs/protocol.md §2.2).
 
 #include "tests/unit/refcore/core_fixture.hpp"
 
@@ -53,7 +53,8 @@ TEST_F(CoreTest, AdminPriorityStatusCountsQueuedOnly) {
 
 TEST_F(CoreTest, AdminMaxqueueArguments) {
   connect(adm);
-  EXPECT_EQ("ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command\r\n", admin(adm, "maxqueue"));
+  EXPECT_EQ("ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command\r\n",
+            admin(adm, "maxqueue"));
   EXPECT_EQ("ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command\r\n",
             admin(adm, "maxqueue f ten"));
   EXPECT_EQ("OK\r\n", admin(adm, "maxqueue f 1 2 3"));
@@ -96,9 +97,11 @@ TEST_F(CoreTest, AdminCancelJob) {
   EXPECT_EQ("OK\r\n", admin(adm, "cancel job " + queued));
   EXPECT_EQ((std::vector<std::string>{line(command::work_fail, {queued})}), take(client));
   send(worker, command::work_complete, {queued, "late"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
             take(worker));
-  EXPECT_EQ((std::vector<std::string>{}), take(client));  // not both WORK_FAIL and WORK_COMPLETE (C B3)
+  EXPECT_EQ((std::vector<std::string>{}),
+            take(client));  // not both WORK_FAIL and WORK_COMPLETE (C B3)
   EXPECT_EQ("OK\r\n", admin(adm, "cancel job " + running));
   EXPECT_EQ("", grab(worker));
   EXPECT_EQ("ERR UNKNOWN_JOB\r\n", admin(adm, "cancel job H:none:1"));
@@ -109,15 +112,18 @@ TEST_F(CoreTest, AdminCreateAndDropFunction) {
   connect(adm);
   connect(worker);
   EXPECT_EQ("OK\r\n", admin(adm, "create function newfn"));
-  EXPECT_EQ("newfn\t0\t0\t0\n.\n", admin(adm, "status"));  // the whole name, even with a bare "\n" (C B4)
+  EXPECT_EQ("newfn\t0\t0\t0\n.\n",
+            admin(adm, "status"));  // the whole name, even with a bare "\n" (C B4)
   EXPECT_EQ("OK\r\n", admin(adm, "drop function newfn"));
   EXPECT_EQ(".\n", admin(adm, "status"));
   EXPECT_EQ("ERR function not found\r\n", admin(adm, "drop function newfn"));
   send(worker, command::can_do, {"busy"});
-  EXPECT_EQ("ERR there are still connected workers or executing clients\r\n", admin(adm, "drop function busy"));
+  EXPECT_EQ("ERR there are still connected workers or executing clients\r\n",
+            admin(adm, "drop function busy"));
   connect(client);
   submit(client, "queued", "", "x");
-  EXPECT_EQ("ERR there are still connected workers or executing clients\r\n", admin(adm, "drop function queued"));
+  EXPECT_EQ("ERR there are still connected workers or executing clients\r\n",
+            admin(adm, "drop function queued"));
 }
 
 TEST_F(CoreTest, AdminShutdown) {
@@ -137,7 +143,8 @@ TEST_F(CoreTest, AdminUnknownCommandAndLeadingSpace) {
 
 TEST_F(CoreTest, AdminLineEndingsAndMixingWithBinary) {
   connect(adm);
-  const auto bytes = std::string("version\r\n") + wire::make_packet(wire::packet_magic::request, command::echo_req, {"x"}) +
+  const auto bytes = std::string("version\r\n") +
+                     wire::make_packet(wire::packet_magic::request, command::echo_req, {"x"}) +
                      "getpid\n";
   const auto r = raw(adm, bytes);
   EXPECT_EQ(bytes.size(), r.consumed);

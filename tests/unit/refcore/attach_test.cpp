@@ -19,7 +19,8 @@ TEST_F(CoreTest, SameUniqueWhileQueuedAttachesAndRunsOnceWithFirstData) {
   EXPECT_EQ("", grab(worker));  // one job only
   send(worker, command::work_status, {h, "1", "2"});
   send(worker, command::work_complete, {h, "r"});
-  const std::vector<std::string> both{line(command::work_status, {h, "1", "2"}), line(command::work_complete, {h, "r"})};
+  const std::vector<std::string> both{line(command::work_status, {h, "1", "2"}),
+                                      line(command::work_complete, {h, "r"})};
   EXPECT_EQ(both, take(a));
   EXPECT_EQ(both, take(b));
 }
@@ -36,10 +37,13 @@ TEST_F(CoreTest, LateAttachHalfWayGetsOnlyLaterUpdates) {
   send(worker, command::work_status, {h, "2", "4"});
   send(worker, command::work_data, {h, "chunk"});
   send(worker, command::work_complete, {h, "r"});
-  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "1", "4"}), line(command::work_status, {h, "2", "4"}),
-                                      line(command::work_data, {h, "chunk"}), line(command::work_complete, {h, "r"})}),
-            take(a));
-  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "2", "4"}), line(command::work_data, {h, "chunk"}),
+  EXPECT_EQ(
+      (std::vector<std::string>{
+          line(command::work_status, {h, "1", "4"}), line(command::work_status, {h, "2", "4"}),
+          line(command::work_data, {h, "chunk"}), line(command::work_complete, {h, "r"})}),
+      take(a));
+  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "2", "4"}),
+                                      line(command::work_data, {h, "chunk"}),
                                       line(command::work_complete, {h, "r"})}),
             take(b));
 }
@@ -56,7 +60,8 @@ TEST_F(CoreTest, WorkerlessStartManyClientsOneRun) {
   ASSERT_EQ(h, grab(worker));
   EXPECT_EQ("", grab(worker));
   send(worker, command::work_complete, {h, "r"});
-  for (conn_id id : {a, b, c}) EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "r"})}), take(id));
+  for (conn_id id : {a, b, c})
+    EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "r"})}), take(id));
 }
 
 TEST_F(CoreTest, AttachAfterCompletionCreatesANewJob) {
@@ -126,7 +131,8 @@ TEST_F(CoreTest, ProcessingPageForegroundAttachesToBackgroundJob) {
   ASSERT_EQ(h, grab(worker));
   send(worker, command::work_status, {h, "50", "100"});
   send(worker, command::work_complete, {h, "done"});
-  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "50", "100"}), line(command::work_complete, {h, "done"})}),
+  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "50", "100"}),
+                                      line(command::work_complete, {h, "done"})}),
             take(b));
 }
 
@@ -141,7 +147,8 @@ TEST_F(CoreTest, ClientDeathBeforeAssignmentDropsTheJob) {
   send(worker, command::can_do, {"f"});
   EXPECT_EQ("", grab(worker));
   send(b, command::get_status, {h});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "0", "0", "0", "0"})}), take(b));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "0", "0", "0", "0"})}),
+            take(b));
 }
 
 TEST_F(CoreTest, ClientDeathAfterAssignmentLetsTheWorkerFinish) {
@@ -171,7 +178,7 @@ TEST_F(CoreTest, JobSurvivesForASecondAttachedClient) {
 }
 
 TEST_F(CoreTest, BackgroundAttachKeepsForegroundJobAliveAfterItsClientLeaves) {
-  // C gearmand 1.1.20 loses this job (protocol.md §4.2 B1); the reference keeps it.
+  // C gearmand 1.1.20 loses this job (docs/protocol.md §4.2 B1); the reference keeps it.
   connect(a);
   connect(b);
   connect(worker);
@@ -183,7 +190,7 @@ TEST_F(CoreTest, BackgroundAttachKeepsForegroundJobAliveAfterItsClientLeaves) {
 }
 
 TEST_F(CoreTest, AttachAfterAbandonGetsAnAnswer) {
-  // C gearmand 1.1.20 never answers the second client (protocol.md §4.2 B2).
+  // C gearmand 1.1.20 never answers the second client (docs/protocol.md §4.2 B2).
   connect(a);
   connect(b);
   connect(worker);
@@ -197,7 +204,8 @@ TEST_F(CoreTest, AttachAfterAbandonGetsAnAnswer) {
 }
 
 // UNIQ-PER-SUBMISSION: C gearmand 1.1.20 and Perl 1.130 send every WORK_* once per submission,
-// also when one connection submits the same key twice (docs/evidence/per-submission-2026-11-30.txt).
+// also when one connection submits the same key twice
+// (docs/evidence/per-submission-2026-11-30.txt).
 TEST_F(CoreTest, SameClientSubmittingTwiceHearsEveryUpdateTwice) {
   connect(a);
   connect(worker);
@@ -214,8 +222,9 @@ TEST_F(CoreTest, SameClientSubmittingTwiceHearsEveryUpdateTwice) {
   const auto data = line(command::work_data, {h, "d"});
   const auto warning = line(command::work_warning, {h, "w"});
   const auto complete = line(command::work_complete, {h, "r"});
-  EXPECT_EQ((std::vector<std::string>{status, status, data, data, warning, warning, complete, complete}),
-            take(a));
+  EXPECT_EQ(
+      (std::vector<std::string>{status, status, data, data, warning, warning, complete, complete}),
+      take(a));
 }
 
 TEST_F(CoreTest, SecondSubmissionAfterStatusHearsOnlyLaterUpdatesTwice) {
@@ -244,7 +253,9 @@ TEST_F(CoreTest, SubmissionsFromTwoConnectionsAreCountedPerSubmission) {
   send(b, command::get_status_unique, {"k"});
   // C gearmand counts submissions in STATUS_RES_UNIQUE's client count (observed: 2 for one
   // connection that submitted twice).
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res_unique, {"k", "1", "0", "0", "0", "3"})}), take(b));
+  EXPECT_EQ(
+      (std::vector<std::string>{line(command::status_res_unique, {"k", "1", "0", "0", "0", "3"})}),
+      take(b));
   send(worker, command::can_do, {"f"});
   ASSERT_EQ(h, grab(worker));
   send(worker, command::work_complete, {h, "r"});
@@ -297,7 +308,9 @@ TEST_F(CoreTest, UniqueLongerThanLimitIsRefused) {
   connect(a);
   EXPECT_FALSE(submit(a, "f", std::string(64, 'u'), "x").empty());
   send(a, command::submit_job, {"f", std::string(65, 'u'), "x"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"ARGUMENT_TOO_LARGE", "Unique value too large"})}), take(a));
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::error, {"ARGUMENT_TOO_LARGE", "Unique value too large"})}),
+            take(a));
 }
 
 }  // namespace

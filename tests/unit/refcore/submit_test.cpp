@@ -1,7 +1,7 @@
 // Submitting, assigning and finishing jobs; priorities; maxqueue; epoch jobs; GET_STATUS.
 
-#include "tests/unit/refcore/core_fixture.hpp"
 #include "tests/support/bytes.hpp"
+#include "tests/unit/refcore/core_fixture.hpp"
 
 namespace gearspec::refsrv::test {
 namespace {
@@ -27,7 +27,8 @@ TEST_F(CoreTest, ProtocolWorkedExample) {
   const auto h = submit(client, "reverse", "", "test");
   EXPECT_EQ((std::vector<std::string>{line(command::noop, {})}), take(worker));
   send(worker, command::grab_job, {});
-  EXPECT_EQ((std::vector<std::string>{line(command::job_assign, {h, "reverse", "test"})}), take(worker));
+  EXPECT_EQ((std::vector<std::string>{line(command::job_assign, {h, "reverse", "test"})}),
+            take(worker));
   send(worker, command::work_complete, {h, "tset"});
   EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "tset"})}), take(client));
   EXPECT_EQ(0u, core_->job_count());
@@ -65,10 +66,11 @@ TEST_F(CoreTest, ForegroundClientGetsEveryUpdateAndTheResult) {
   send(worker, command::work_data, {h, "part"});
   send(worker, command::work_warning, {h, "careful"});
   send(worker, command::work_complete, {h, "done"});
-  EXPECT_EQ((std::vector<std::string>{line(command::work_status, {h, "1", "3"}), line(command::work_data, {h, "part"}),
-                                      line(command::work_warning, {h, "careful"}),
-                                      line(command::work_complete, {h, "done"})}),
-            take(client));
+  EXPECT_EQ(
+      (std::vector<std::string>{
+          line(command::work_status, {h, "1", "3"}), line(command::work_data, {h, "part"}),
+          line(command::work_warning, {h, "careful"}), line(command::work_complete, {h, "done"})}),
+      take(client));
 }
 
 TEST_F(CoreTest, WorkFailEndsTheJob) {
@@ -80,11 +82,12 @@ TEST_F(CoreTest, WorkFailEndsTheJob) {
   send(worker, command::work_fail, {h});
   EXPECT_EQ((std::vector<std::string>{line(command::work_fail, {h})}), take(client));
   send(client, command::get_status, {h});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "0", "0", "0", "0"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "0", "0", "0", "0"})}),
+            take(client));
 }
 
 TEST_F(CoreTest, PrioritiesHighNormalLowFifoWithin) {
-  // Submits L1,N1,H1,L2,N2,H2 are grabbed H1,H2,N1,N2,L1,L2 (protocol.md §3.8, observed on C).
+  // Submits L1,N1,H1,L2,N2,H2 are grabbed H1,H2,N1,N2,L1,L2 (docs/protocol.md §3.8, observed on C).
   connect(client);
   connect(worker);
   const auto l1 = submit(client, "f", "", "l1", command::submit_job_low);
@@ -125,7 +128,7 @@ TEST_F(CoreTest, PriorityIsGlobalAcrossFunctionsByDefault) {
 }
 
 TEST_F(CoreTest, PerFunctionPriorityOptionMatchesGearmand1120) {
-  // Registering b then a gave a-low before b-high on C 1.1.20 (protocol.md §3.7, issue #173).
+  // Registering b then a gave a-low before b-high on C 1.1.20 (docs/protocol.md §3.7, issue #173).
   core_options o;
   o.scope = priority_scope::per_function;
   reset(o);
@@ -156,10 +159,11 @@ TEST_F(CoreTest, MaxqueueRejectsNewJobsCountingRunningOnes) {
   EXPECT_EQ("OK\r\n", admin(client, "maxqueue f 2"));
   const auto h1 = submit(client, "f", "", "1");
   send(worker, command::can_do, {"f"});
-  ASSERT_EQ(h1, grab(worker));  // running still counts (C, protocol.md §3.15)
+  ASSERT_EQ(h1, grab(worker));  // running still counts (C, docs/protocol.md §3.15)
   submit(client, "f", "", "2");
   send(client, command::submit_job, {"f", "", "3"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"QUEUE_ERROR", "Job queue is full"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::error, {"QUEUE_ERROR", "Job queue is full"})}),
+            take(client));
 }
 
 TEST_F(CoreTest, MaxqueueDoesNotBlockCoalescing) {
@@ -169,7 +173,8 @@ TEST_F(CoreTest, MaxqueueDoesNotBlockCoalescing) {
   const auto h = submit(client, "f", "u", "1");
   EXPECT_EQ(h, submit(client2, "f", "u", "1"));
   send(client2, command::submit_job, {"f", "v", "2"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"QUEUE_ERROR", "Job queue is full"})}), take(client2));
+  EXPECT_EQ((std::vector<std::string>{line(command::error, {"QUEUE_ERROR", "Job queue is full"})}),
+            take(client2));
 }
 
 TEST_F(CoreTest, MaxqueueEvictOptionFailsTheNewestQueuedJob) {
@@ -187,7 +192,8 @@ TEST_F(CoreTest, MaxqueueEvictOptionFailsTheNewestQueuedJob) {
   EXPECT_EQ(line(command::job_created, {"H:gearspec:3"}), got[1]);
   EXPECT_EQ(2u, core_->counts("f")->total);
   send(client, command::get_status, {h1});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h1, "1", "0", "0", "0"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h1, "1", "0", "0", "0"})}),
+            take(client));
 }
 
 TEST_F(CoreTest, EpochJobRunsOnlyFromItsTimeAndWakesSleepers) {
@@ -203,7 +209,8 @@ TEST_F(CoreTest, EpochJobRunsOnlyFromItsTimeAndWakesSleepers) {
   EXPECT_EQ(created[0].args[0], grab(worker));  // a past epoch is runnable at once
   EXPECT_EQ("", grab(worker));
   send(client, command::get_status, {created[1].args[0]});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {created[1].args[0], "1", "0", "0", "0"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::status_res, {created[1].args[0], "1", "0", "0", "0"})}),
             take(client));
   send(worker, command::pre_sleep, {});
   advance(std::chrono::milliseconds(4999));
@@ -217,7 +224,8 @@ TEST_F(CoreTest, EpochJobRunsOnlyFromItsTimeAndWakesSleepers) {
 TEST_F(CoreTest, EpochThatIsNotANumberIsRefused) {
   connect(client);
   send(client, command::submit_job_epoch, {"f", "", "soon", "x"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"INVALID_ARGUMENT", "SUBMIT_JOB_EPOCH epoch is not a number"})}),
+  EXPECT_EQ((std::vector<std::string>{line(
+                command::error, {"INVALID_ARGUMENT", "SUBMIT_JOB_EPOCH epoch is not a number"})}),
             take(client));
 }
 
@@ -226,15 +234,18 @@ TEST_F(CoreTest, GetStatusReportsProgress) {
   connect(worker);
   const auto h = submit(client, "f", "", "x");
   send(client, command::get_status, {h});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "1", "0", "0", "0"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "1", "0", "0", "0"})}),
+            take(client));
   send(worker, command::can_do, {"f"});
   ASSERT_EQ(h, grab(worker));
   send(worker, command::work_status, {h, "3", "7"});
   take(client);
   send(client, command::get_status, {h});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "1", "1", "3", "7"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h, "1", "1", "3", "7"})}),
+            take(client));
   send(client, command::get_status, {"H:nope:1"});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {"H:nope:1", "0", "0", "0", "0"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {"H:nope:1", "0", "0", "0", "0"})}),
+            take(client));
 }
 
 TEST_F(CoreTest, GetStatusUniqueCountsAttachedClients) {
@@ -243,10 +254,12 @@ TEST_F(CoreTest, GetStatusUniqueCountsAttachedClients) {
   const auto h = submit(client, "f", "alpha", "x");
   submit(client2, "f", "alpha", "x");
   send(client, command::get_status_unique, {"alpha"});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res_unique, {"alpha", "1", "0", "0", "0", "2"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::status_res_unique, {"alpha", "1", "0", "0", "0", "2"})}),
             take(client));
   send(client, command::get_status_unique, {"beta"});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res_unique, {"beta", "0", "0", "0", "0", "0"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::status_res_unique, {"beta", "0", "0", "0", "0", "0"})}),
             take(client));
 }
 
@@ -273,12 +286,15 @@ TEST_F(CoreTest, GrabJobUniqAndAll) {
   const auto h2 = take_packets(client).at(0).args[0];
   send(worker, command::can_do, {"f"});
   send(worker, command::grab_job_uniq, {});
-  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h1, "f", "u1", "d1"})}), take(worker));
+  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h1, "f", "u1", "d1"})}),
+            take(worker));
   send(worker, command::grab_job_all, {});
-  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_all, {h2, "f", "u2", "red", "d2"})}), take(worker));
+  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_all, {h2, "f", "u2", "red", "d2"})}),
+            take(worker));
   const auto h3 = submit(client, "f", "u3", "d3");
   send(worker, command::grab_job_all, {});
-  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h3, "f", "u3", "d3"})}), take(worker));
+  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h3, "f", "u3", "d3"})}),
+            take(worker));
 }
 
 TEST_F(CoreTest, EmptyUniqueAndMinusUniqueInJobAssignUniq) {
@@ -287,7 +303,8 @@ TEST_F(CoreTest, EmptyUniqueAndMinusUniqueInJobAssignUniq) {
   const auto h = submit(client, "f", "-", "payload");
   send(worker, command::can_do, {"f"});
   send(worker, command::grab_job_uniq, {});
-  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h, "f", "-", "payload"})}), take(worker));
+  EXPECT_EQ((std::vector<std::string>{line(command::job_assign_uniq, {h, "f", "-", "payload"})}),
+            take(worker));
 }
 
 TEST_F(CoreTest, ManyJobsOnOneConnectionResultsInAnyOrder) {
@@ -299,7 +316,8 @@ TEST_F(CoreTest, ManyJobsOnOneConnectionResultsInAnyOrder) {
   std::vector<std::string> grabbed;
   for (int i = 0; i < 50; ++i) grabbed.push_back(grab(worker));
   EXPECT_EQ(handles, grabbed);
-  for (auto it = grabbed.rbegin(); it != grabbed.rend(); ++it) send(worker, command::work_complete, {*it, *it});
+  for (auto it = grabbed.rbegin(); it != grabbed.rend(); ++it)
+    send(worker, command::work_complete, {*it, *it});
   const auto got = take_packets(client);
   ASSERT_EQ(50u, got.size());
   EXPECT_EQ(handles.back(), got.front().args[0]);

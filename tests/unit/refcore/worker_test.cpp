@@ -22,9 +22,10 @@ TEST_F(CoreTest, WorkerLossRequeuesAtTheTailSilently) {
   disconnect(worker);
   EXPECT_EQ(nothing, take(client));
   send(client, command::get_status, {h1});
-  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h1, "1", "0", "0", "0"})}), take(client));
+  EXPECT_EQ((std::vector<std::string>{line(command::status_res, {h1, "1", "0", "0", "0"})}),
+            take(client));
   send(worker2, command::can_do, {"f"});
-  EXPECT_EQ(h2, grab(worker2));  // the requeued job went to the tail (C, protocol.md §3.4)
+  EXPECT_EQ(h2, grab(worker2));  // the requeued job went to the tail (C, docs/protocol.md §3.4)
   EXPECT_EQ(h1, grab(worker2));
 }
 
@@ -90,7 +91,8 @@ TEST_F(CoreTest, CantDoWhileHoldingRequeuesAndLaterResultIsAnError) {
   send(worker, command::cant_do, {"f"});
   EXPECT_EQ("", grab(worker));  // no jobs of a removed function
   send(worker, command::work_complete, {h, "r"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
             take(worker));
   EXPECT_EQ(1u, core_->counts("f")->total);
   EXPECT_EQ(0u, core_->counts("f")->running);
@@ -135,7 +137,8 @@ TEST_F(CoreTest, CanDoTimeoutRequeuesAfterTheDeadline) {
   EXPECT_EQ(0u, core_->counts("f")->running);
   EXPECT_EQ(nothing, take(client));
   send(worker, command::work_complete, {h, "late"});
-  EXPECT_EQ((std::vector<std::string>{line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
+  EXPECT_EQ((std::vector<std::string>{
+                line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"})}),
             take(worker));
   EXPECT_EQ(h, grab(worker));  // handed out again
 }
@@ -276,7 +279,8 @@ TEST_F(CoreTest, WorkPacketsFromANonOwnerAreErrorsAndLeaveTheJobAlone) {
   send(worker2, command::work_exception, {h, "x"});
   const auto e1 = line(command::error, {"JOB_NOT_FOUND", "Job given in work result not found"});
   const auto e2 = line(command::error, {"JOB_NOT_FOUND", "Job does not exist on server"});
-  const auto e3 = line(command::error, {"JOB_NOT_FOUND", "An exception was received for a job that does not exist"});
+  const auto e3 = line(
+      command::error, {"JOB_NOT_FOUND", "An exception was received for a job that does not exist"});
   EXPECT_EQ((std::vector<std::string>{e1, e2, e2, e1, e1, e3}), take(worker2));
   EXPECT_EQ(nothing, take(client));
   send(worker, command::work_complete, {h, "ok"});

@@ -14,7 +14,7 @@ TEST(WireAdminRequest, CommandLowerCasedAndWordsSplit) {
 }
 
 TEST(WireAdminRequest, LeadingSpaceGivesEmptyCommand) {
-  // C gearmand answers ERR UNKNOWN_COMMAND for "  status" (protocol.md §2.1).
+  // C gearmand answers ERR UNKNOWN_COMMAND for "  status" (docs/protocol.md §2.1).
   auto r = parse_admin_request("  status");
   EXPECT_EQ("", r.command);
   EXPECT_EQ((std::vector<std::string>{"status"}), r.args);
@@ -111,7 +111,8 @@ TEST(WireAdminResponse, EmptyList) {
 }
 
 TEST(WireAdminResponse, EmptyLinesInsideAList) {
-  // C's "show unique jobs" prints an empty line for a job with an empty unique (protocol.md §2.2).
+  // C's "show unique jobs" prints an empty line for a job with an empty unique (docs/protocol.md
+  // §2.2).
   admin_response r;
   ASSERT_EQ(decode_status::complete,
             parse_admin_response("\nalpha\n.\n", admin_shape::list, r).status);

@@ -52,7 +52,8 @@ std::vector<std::string> describe_all(stream_decoder& d) {
   return out;
 }
 
-std::vector<std::string> decode_in_chunks(const std::string& stream, std::vector<std::size_t> cuts) {
+std::vector<std::string> decode_in_chunks(const std::string& stream,
+                                          std::vector<std::size_t> cuts) {
   stream_decoder d(req);
   std::vector<std::string> out;
   std::size_t pos = 0;
@@ -67,10 +68,13 @@ std::vector<std::string> decode_in_chunks(const std::string& stream, std::vector
 
 TEST(WireDecoder, SampleStreamDecodesWhole) {
   const auto got = decode_in_chunks(sample_stream(), {});
-  const std::vector<std::string> want = {
-      "CAN_DO|reverse", "SUBMIT_JOB|reverse|alpha|" + bytes("da\0ta"), "text:status",
-      "GRAB_JOB",       "ECHO_REQ|",                                 "text:workers",
-      "SUBMIT_JOB_SCHED|f|u|0|12|1|6|3|d"};
+  const std::vector<std::string> want = {"CAN_DO|reverse",
+                                         "SUBMIT_JOB|reverse|alpha|" + bytes("da\0ta"),
+                                         "text:status",
+                                         "GRAB_JOB",
+                                         "ECHO_REQ|",
+                                         "text:workers",
+                                         "SUBMIT_JOB_SCHED|f|u|0|12|1|6|3|d"};
   EXPECT_EQ(want, got);
 }
 
@@ -116,14 +120,16 @@ class WireDecoderErrors : public ::testing::Test {
 
   void set_byte(std::size_t at, char value) { packet_[at] = value; }
   void set_u32(std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) packet_[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+      packet_[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
   }
   decode_result decode(packet_magic expect = req, decoder_limits limits = {}) {
     decoder d(expect, limits);
     return d.decode(packet_, frame_);
   }
   std::string match_error(const decode_result& r, errc want) {
-    if (r.status != decode_status::error) return "no error (status " + std::to_string(static_cast<int>(r.status)) + ")";
+    if (r.status != decode_status::error)
+      return "no error (status " + std::to_string(static_cast<int>(r.status)) + ")";
     if (r.error != make_error_code(want)) return r.error.message();
     return "OK";
   }
@@ -178,8 +184,9 @@ TEST_F(WireDecoderErrors, TypeAbove42IsUnknown) {
 
 TEST_F(WireDecoderErrors, TooFewArgumentsNeverReadsPastThePacket) {
   // SUBMIT_JOB "abc" has no NUL; the next packet's bytes contain NULs that must not be used
-  // (C gearmand's parser does use them and desynchronises: protocol.md §1.4).
-  std::string stream = hex("00524551 00000007 00000003") + "abc" + make_packet(req, command::can_do, {"x"});
+  // (C gearmand's parser does use them and desynchronises: docs/protocol.md §1.4).
+  std::string stream =
+      hex("00524551 00000007 00000003") + "abc" + make_packet(req, command::can_do, {"x"});
   stream_decoder d(req);
   d.feed(stream);
   frame f;
@@ -264,7 +271,7 @@ TEST(WireDecoderText, EmptyLineIsALine) {
 }
 
 TEST(WireDecoderArguments, ExtraPayloadOnZeroArgumentCommandIsIgnored) {
-  // GRAB_JOB with 4 payload bytes: both real servers ignore them (protocol.md §1.4).
+  // GRAB_JOB with 4 payload bytes: both real servers ignore them (docs/protocol.md §1.4).
   decoder d(req);
   frame f;
   const auto p = hex("00524551 00000009 00000004") + "junk";
