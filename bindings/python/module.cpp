@@ -3,12 +3,15 @@
 // Every call that waits on the network releases the GIL.
 
 #include <pybind11/pybind11.h>
+#include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
 #include <memory>
 #include <sstream>
 
+#include "harness/engine/concurrent.hpp"
+#include "harness/engine/expectation.hpp"
 #include "harness/engine/report.hpp"
 #include "harness/engine/suite.hpp"
 #include "harness/engine/sync_actor.hpp"
@@ -124,15 +127,22 @@ PYBIND11_MODULE(_gearspec, m) {
       .def("__eq__", [](const wire::packet& a, const wire::packet& b) { return a == b; })
       .def("__repr__", [](const wire::packet& p) { return wire::to_string(p); });
 
-  py::class_<engine::arg_matcher>(m, "Matcher",
-                                  "How one argument is judged: any, exact, regex or prefix.")
-      .def_static("any", &engine::arg_matcher::any)
-      .def_static("exact", [](py::bytes v) { return engine::arg_matcher::exact(std::string(v)); })
-      .def_static("regex", [](const std::string& v) { return engine::arg_matcher::regex(v); })
-      .def_static("prefix", [](py::bytes v) { return engine::arg_matcher::prefix(std::string(v)); })
-      .def("matches", [](const engine::arg_matcher& self,
-                         py::bytes v) { return self.matches(std::string(v)); })
-      .def("__repr__", &engine::arg_matcher::describe);
+  py::class_<scenario::matcher>(m, "Matcher",
+                                "How one argument is judged: any, exact, regex or prefix.")
+      .def_static("any", &scenario::matcher::any)
+      .def_static("exact", [](py::bytes v) { return scenario::matcher::exact(std::string(v)); })
+      .def_static("regex", [](const std::string& v) { return scenario::matcher::regex(v); })
+      .def_static("prefix", [](py::bytes v) { return scenario::matcher::prefix(std::string(v)); })
+      .def("matches",
+           [](const scenario::matcher& self, py::bytes v) {
+             engine::variables vars("script");
+             engine::bindings captures;
+             return engine::matches(self, std::string(v), vars, captures);
+           })
+      .def("__repr__", [](const scenario::matcher& self) {
+        engine::variables vars("script");
+        return engine::describe(self, vars);
+      });
 
   py::class_<wire::admin_response>(m, "AdminResponse", "An answer of the admin text protocol.")
       .def_property_readonly(
@@ -170,7 +180,7 @@ PYBIND11_MODULE(_gearspec, m) {
       .def(
           "expect",
           [](engine::sync_actor& a, const std::string& name,
-             const std::vector<engine::arg_matcher>& args, double timeout) {
+             const std::vector<scenario::matcher>& args, double timeout) {
             return a.expect(name, args, ms(static_cast<long>(timeout * 1000)));
           },
           py::arg("name"), py::arg("args"), py::arg("timeout"),
@@ -192,6 +202,16 @@ PYBIND11_MODULE(_gearspec, m) {
           [](engine::sync_actor& a, const std::string& line, double timeout) {
             return a.admin(line, ms(static_cast<long>(timeout * 1000)));
           },
+          py::call_guard<py::gil_scoped_release>())
+      .def(
+          "wait_until",
+          [](engine::sync_actor& a, const std::string& line,
+             const std::function<bool(const wire::admin_response&)>& accept, double timeout,
+             double interval) {
+            return a.wait_until(line, accept, ms(static_cast<long>(timeout * 1000)),
+                                ms(static_cast<long>(interval * 1000)));
+          },
+          py::arg("line"), py::arg("accept"), py::arg("timeout"), py::arg("interval"),
           py::call_guard<py::gil_scoped_release>())
       .def("close", &engine::sync_actor::close)
       .def("kill", &engine::sync_actor::kill)
@@ -311,6 +331,39 @@ PYBIND11_MODULE(_gearspec, m) {
       py::arg("persistent") = false, py::arg("reference_options") = py::dict(),
       py::arg("profile") = std::nullopt, py::arg("jobs") = 1, py::arg("repeat") = 1,
       py::arg("timeout_scale") = 1.0);
+
+  m.def(
+      "parallel",
+      [](std::vector<py::function> functions, double timeout) {
+        // Shared with the threads, which may outlive this call when it times out; Python objects
+        // are only touched with the GIL held, also when the last thread drops them.
+        struct shared {
+          std::vector<py::function> functions;
+          std::vector<py::object> results;
+        };
+        auto state = std::make_shared<shared>();
+        state->results.resize(functions.size());
+        state->functions = std::move(functions);
+        std::vector<std::function<void()>> calls;
+        for (std::size_t i = 0; i < state->functions.size(); ++i) {
+          calls.emplace_back([state, i]() mutable {
+            py::gil_scoped_acquire gil;
+            auto keep = std::move(state);
+            keep->results[i] = keep->functions[i]();
+          });
+        }
+        std::vector<std::exception_ptr> errors;
+        {
+          py::gil_scoped_release release;
+          errors = engine::run_concurrently(std::move(calls), ms(static_cast<long>(timeout * 1000)));
+        }
+        for (const auto& e : errors)
+          if (e) std::rethrow_exception(e);
+        py::list out;
+        for (auto& r : state->results) out.append(r);
+        return out;
+      },
+      py::arg("functions"), py::arg("timeout"));
 
   m.def("packet_names", [] {
     std::vector<std::string> names;

@@ -1,111 +1,71 @@
 #include "harness/engine/sync_actor.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <regex>
-
-#include "harness/wire/decoder.hpp"
+#include "harness/engine/actor.hpp"
 #include "harness/wire/encoder.hpp"
-#include "harness/wire/printer.hpp"
 
 namespace gearspec::engine {
 
+namespace asio = net::asio;
 using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-bool arg_matcher::matches(const std::string& actual) const {
-  switch (type) {
-    case kind::any:
-      return true;
-    case kind::exact:
-      return actual == value;
-    case kind::prefix:
-      return actual.compare(0, value.size(), value) == 0;
-    case kind::regex:
-      try {
-        return std::regex_match(actual, std::regex(value, std::regex::ECMAScript));
-      } catch (const std::regex_error& e) {
-        throw std::invalid_argument("bad regex '" + value + "': " + e.what());
-      }
-  }
-  return false;
-}
+struct sync_actor::state {
+  asio::io_context io{1};
+  actor conn{io, "script", protocol::mixed, {}, {}};
+  variables vars{"script"};
+  bool shut = false;
 
-std::string arg_matcher::describe() const {
-  switch (type) {
-    case kind::any:
-      return "*";
-    case kind::exact:
-      return "\"" + wire::escape_bytes(value, 80) + "\"";
-    case kind::prefix:
-      return "\"" + wire::escape_bytes(value, 80) + "\"...";
-    case kind::regex:
-      return "/" + value + "/";
-  }
-  return "?";
-}
-
-sync_actor::sync_actor(const std::string& host, std::uint16_t port,
-                       std::chrono::milliseconds timeout) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const auto service = std::to_string(port);
-  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 || !found)
-    throw expect_error("cannot resolve " + host);
-  std::string last_error = "no address";
-  for (addrinfo* a = found; a && fd_ < 0; a = a->ai_next) {
-    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) continue;
-    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      // Bounded connect: wait for writability, then read the result.
-      pollfd p{fd, POLLOUT, 0};
-      rc = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 ? 0 : -1;
-      int err = rc == 0 ? 0 : ETIMEDOUT;
-      socklen_t len = sizeof err;
-      if (rc == 0) ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        last_error = std::strerror(err);
-        rc = -1;
-      }
-    } else if (rc != 0) {
-      last_error = std::strerror(errno);
+  /// Runs one of the actor's operations to completion on this thread.
+  template <typename T>
+  T run(asio::awaitable<T> op) {
+    std::optional<T> result;
+    std::exception_ptr error;
+    bool done = false;
+    auto on_done = [&](std::exception_ptr e, T value) {
+      done = true;
+      error = e;
+      if (!e) result.emplace(std::move(value));
+    };
+    asio::co_spawn(io, std::move(op), on_done);
+    while (!done) {
+      if (io.stopped()) io.restart();
+      io.run_one();
     }
-    if (rc == 0) {
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      fd_ = fd;
-    } else {
-      ::close(fd);
-    }
+    if (error) std::rethrow_exception(error);
+    return std::move(*result);
   }
-  ::freeaddrinfo(found);
-  if (fd_ < 0) throw expect_error("cannot connect to " + host + ":" + service + ": " + last_error);
+
+  /// The outcome as the exception a script sees.
+  [[noreturn]] static void raise(const step_outcome& o, const std::string& expected) {
+    if (o.result == step_outcome::kind::error) throw std::invalid_argument(o.actual);
+    std::string what = "expected " + expected;
+    if (o.note == "timeout" && o.actual.rfind("nothing", 0) == 0)
+      what += ", but " + o.actual.substr(0, 7) + " arrived" + o.actual.substr(7);
+    else if (o.actual.rfind("connection closed by the server", 0) == 0)
+      what += ", but the server closed the connection";
+    else
+      what += ", got " + o.actual;
+    throw expect_error(what);
+  }
+};
+
+sync_actor::sync_actor(const std::string& host, std::uint16_t port, milliseconds timeout)
+    : state_(std::make_unique<state>()) {
+  const auto o = state_->run(state_->conn.connect({host, port}, timeout));
+  if (!o)
+    throw expect_error("cannot connect to " + host + ":" + std::to_string(port) + ": " + o.actual);
 }
 
 sync_actor::~sync_actor() {
-  if (fd_ >= 0) ::close(fd_);
+  state_->conn.abort();
+  state_->io.restart();
+  state_->io.run();  // lets the reader see the close and end
 }
 
 void sync_actor::send_raw(const std::string& bytes) {
-  if (fd_ < 0) throw expect_error("send on a closed connection");
-  std::string_view rest(bytes);
-  while (!rest.empty()) {
-    const auto n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (n <= 0) throw expect_error(std::string("send failed: ") + std::strerror(errno));
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  if (state_->conn.closed() || state_->shut) throw expect_error("send on a closed connection");
+  const auto o = state_->run(state_->conn.write(bytes, {}, {}, {}));
+  if (!o) throw expect_error("send failed: " + o.actual);
 }
 
 void sync_actor::send(const std::string& name, const std::vector<std::string>& args) {
@@ -132,43 +92,18 @@ void sync_actor::send(const std::string& name, const std::vector<std::string>& a
   send_raw(bytes);
 }
 
-bool sync_actor::fill(clock::time_point deadline) {
-  if (fd_ < 0 || eof_) return false;
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, left > 0 ? static_cast<int>(left) : 0) <= 0) return false;
-  char chunk[65536];
-  const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-  if (n <= 0) {
-    eof_ = true;
-    return false;
-  }
-  buffer_.append(chunk, static_cast<std::size_t>(n));
-  return true;
+std::optional<wire::packet> sync_actor::receive(milliseconds timeout) {
+  step_outcome why;
+  auto p = state_->run(state_->conn.next_packet(clock::now() + timeout, &why));
+  if (p) return p;
+  if (why.note == "timeout") return std::nullopt;
+  if (why.actual.rfind("connection", 0) == 0)
+    throw expect_error("the server closed the connection");
+  throw expect_error(why.actual);
 }
 
-std::optional<wire::packet> sync_actor::receive(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
-  wire::decoder d(wire::packet_magic::response, {}, false);
-  while (true) {
-    wire::frame f;
-    const auto r = d.decode(buffer_, f);
-    if (r.status == wire::decode_status::complete) {
-      auto p = wire::packet::from(f.packet);
-      buffer_.erase(0, r.consumed);
-      return p;
-    }
-    if (r.status == wire::decode_status::error)
-      throw expect_error("undecodable bytes from the server: " + r.error.message());
-    if (eof_) throw expect_error("the server closed the connection");
-    if (clock::now() >= deadline) return std::nullopt;
-    fill(deadline);
-  }
-}
-
-wire::packet sync_actor::expect(const std::string& name, const std::vector<arg_matcher>& args,
-                                std::chrono::milliseconds timeout) {
+wire::packet sync_actor::expect(const std::string& name, const std::vector<scenario::matcher>& args,
+                                milliseconds timeout) {
   const auto cmd = wire::command_from_name(name);
   if (!cmd) throw std::invalid_argument("unknown packet name '" + name + "'");
   const auto& shape = wire::info(*cmd);
@@ -176,81 +111,59 @@ wire::packet sync_actor::expect(const std::string& name, const std::vector<arg_m
     throw std::invalid_argument(std::string(shape.name) + " has " +
                                 std::to_string(shape.arg_count) + " argument(s), got " +
                                 std::to_string(args.size()) + " matchers");
-  std::string wanted(shape.name);
-  wanted += "(";
-  for (std::size_t i = 0; i < args.size(); ++i)
-    wanted += (i ? ", " : "") + std::string(shape.arg_names[i]) + "=" + args[i].describe();
-  wanted += ")";
-  std::optional<wire::packet> got;
-  try {
-    got = receive(timeout);
-  } catch (const expect_error& e) {
-    throw expect_error("expected " + wanted + ", but " + e.what());
-  }
-  if (!got)
-    throw expect_error("expected " + wanted + ", but nothing arrived within " +
-                       std::to_string(timeout.count()) + " ms");
-  bool ok = got->cmd == *cmd;
-  for (std::size_t i = 0; ok && i < args.size(); ++i)
-    ok = i < got->args.size() && args[i].matches(got->args[i]);
-  if (!ok) throw expect_error("expected " + wanted + ", got " + wire::to_string(*got));
-  return *got;
+  const alternatives wanted{{scenario::packet_expectation{*cmd, args, {}}}};
+  std::vector<wire::packet> matched;
+  const auto o = state_->run(
+      state_->conn.expect(wanted, state_->vars, clock::now() + timeout, timeout, &matched));
+  if (!o) state::raise(o, describe(wanted, state_->vars));
+  return matched.front();
 }
 
-void sync_actor::expect_none(std::chrono::milliseconds window) {
-  const auto got = receive(window);
-  if (got)
-    throw expect_error("expected nothing for " + std::to_string(window.count()) + " ms, got " +
-                       wire::to_string(*got));
+void sync_actor::expect_none(milliseconds window) {
+  const auto o = state_->run(state_->conn.expect_none(window));
+  if (!o) throw expect_error("expected " + o.expected + ", got " + o.actual);
 }
 
-void sync_actor::expect_closed(std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
-  while (!eof_) {
-    if (!buffer_.empty())
-      throw expect_error("expected the server to close the connection, got more bytes first");
-    if (clock::now() >= deadline)
-      throw expect_error("expected the server to close the connection within " +
-                         std::to_string(timeout.count()) + " ms; it is still open");
-    fill(deadline);
-  }
+void sync_actor::expect_closed(milliseconds timeout) {
+  const auto o = state_->run(state_->conn.expect_closed(clock::now() + timeout, timeout));
+  if (!o) throw expect_error("expected the server to close the connection, but " + o.actual);
 }
 
-wire::admin_response sync_actor::admin(const std::string& line, std::chrono::milliseconds timeout) {
-  send_raw(line + "\n");
-  const auto deadline = clock::now() + timeout;
-  const auto shape = wire::admin_response_shape(line);
-  while (true) {
-    wire::admin_response out;
-    const auto r = wire::parse_admin_response(buffer_, shape, out);
-    if (r.status == wire::decode_status::complete) {
-      buffer_.erase(0, r.consumed);
-      return out;
-    }
-    if (r.status == wire::decode_status::error)
-      throw expect_error("bad admin answer: " + r.error.message());
-    if (eof_)
-      throw expect_error("the server closed the connection before answering '" + line + "'");
-    if (clock::now() >= deadline)
-      throw expect_error("no complete answer to '" + line + "' within " +
-                         std::to_string(timeout.count()) + " ms");
-    fill(deadline);
-  }
+wire::admin_response sync_actor::admin(const std::string& line, milliseconds timeout) {
+  auto r = state_->run(state_->conn.admin(line, clock::now() + timeout));
+  if (!r.status) throw expect_error("expected " + r.status.expected + ", got " + r.status.actual);
+  return std::move(*r.answer);
+}
+
+wire::admin_response sync_actor::wait_until(
+    const std::string& line, const std::function<bool(const wire::admin_response&)>& accept,
+    milliseconds timeout, milliseconds interval) {
+  const actor::answer_judge judge = [&accept](const wire::admin_response& answer) {
+    return accept(answer) ? std::string() : std::string("the predicate to hold");
+  };
+  auto r =
+      state_->run(state_->conn.poll_admin(line, judge, clock::now() + timeout, timeout, interval));
+  if (!r.status)
+    throw expect_error("admin '" + line + "' never matched within " +
+                       std::to_string(timeout.count()) + " ms (" + r.status.note +
+                       "); last answer: " + r.status.actual);
+  return std::move(*r.answer);
 }
 
 void sync_actor::close() {
-  if (fd_ < 0) return;
-  ::shutdown(fd_, SHUT_RDWR);
-  ::close(fd_);
-  fd_ = -1;
+  if (state_->shut) return;
+  state_->shut = true;
+  state_->conn.close(false);
 }
 
 void sync_actor::kill() {
-  if (fd_ < 0) return;
-  linger l{1, 0};  // close() then sends RST
-  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  ::close(fd_);
-  fd_ = -1;
+  if (state_->shut) return;
+  state_->shut = true;
+  state_->conn.close(true);
+}
+
+bool sync_actor::closed() const noexcept {
+  return state_->shut || state_->conn.closed();
 }
 
 }  // namespace gearspec::engine

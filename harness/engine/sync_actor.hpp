@@ -1,15 +1,18 @@
 #pragma once
-// A blocking actor for scripting (the Python bindings): one TCP connection, packets in and out
-// through the codec, every wait bounded. Mismatches and timeouts are thrown as expect_error with a
-// message that says what was awaited and what arrived instead.
+// A blocking actor for scripting (the Python bindings, socket tests): the engine's actor
+// (actor.hpp) on an io_context of its own, each call run to completion. Every wait is bounded.
+// A mismatch or timeout is thrown as expect_error with a message that says what was awaited and
+// what arrived instead; a bad packet name, arity or regex is std::invalid_argument.
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "harness/scenario/model.hpp"
 #include "harness/wire/admin.hpp"
 #include "harness/wire/packet.hpp"
 
@@ -19,19 +22,6 @@ namespace gearspec::engine {
 class expect_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-/// How one argument of an expected packet is judged.
-struct arg_matcher {
-  enum class kind { any, exact, regex, prefix };
-  kind type = kind::any;
-  std::string value;
-  static arg_matcher any() { return {}; }
-  static arg_matcher exact(std::string v) { return {kind::exact, std::move(v)}; }
-  static arg_matcher regex(std::string v) { return {kind::regex, std::move(v)}; }
-  static arg_matcher prefix(std::string v) { return {kind::prefix, std::move(v)}; }
-  bool matches(const std::string& actual) const;
-  std::string describe() const;
 };
 
 class sync_actor {
@@ -50,26 +40,31 @@ class sync_actor {
   void send_raw(const std::string& bytes);
   /// The next packet, or nullopt if none arrives within timeout (throws if the connection closed).
   std::optional<wire::packet> receive(std::chrono::milliseconds timeout);
-  /// The next packet must be `name` with arguments matching; returns it, or throws expect_error.
-  wire::packet expect(const std::string& name, const std::vector<arg_matcher>& args,
+  /// The next packet must be `name` with arguments matching (missing trailing ones match
+  /// anything); returns it, or throws expect_error.
+  wire::packet expect(const std::string& name, const std::vector<scenario::matcher>& args,
                       std::chrono::milliseconds timeout);
   /// Nothing may arrive for `window`; throws expect_error naming what did.
   void expect_none(std::chrono::milliseconds window);
-  /// The server must close the connection within timeout.
+  /// The server must close the connection within timeout, sending nothing more first.
   void expect_closed(std::chrono::milliseconds timeout);
   /// Sends an admin line and returns the whole answer.
   wire::admin_response admin(const std::string& line, std::chrono::milliseconds timeout);
+  /// Repeats the admin line every interval until accept(answer), within timeout; returns that
+  /// answer or throws expect_error with the last one.
+  wire::admin_response wait_until(const std::string& line,
+                                  const std::function<bool(const wire::admin_response&)>& accept,
+                                  std::chrono::milliseconds timeout,
+                                  std::chrono::milliseconds interval);
   /// Graceful close (FIN).
   void close();
   /// Abortive close (RST).
   void kill();
-  bool closed() const noexcept { return fd_ < 0 || eof_; }
+  bool closed() const noexcept;
 
  private:
-  bool fill(std::chrono::steady_clock::time_point deadline);
-  int fd_ = -1;
-  std::string buffer_;
-  bool eof_ = false;
+  struct state;
+  std::unique_ptr<state> state_;
 };
 
 }  // namespace gearspec::engine

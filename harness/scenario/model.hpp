@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "harness/wire/command.hpp"
@@ -63,6 +64,18 @@ struct matcher {
   value_template value;
   std::string name;  ///< for capture
   source_mark mark;
+
+  /// Matchers of literal bytes (scripts build these; scenarios come from the loader).
+  static matcher any() { return {}; }
+  static matcher exact(std::string bytes) {
+    return {kind::exact, value_template::literal(std::move(bytes)), {}, {}};
+  }
+  static matcher regex(std::string pattern) {
+    return {kind::regex, value_template::literal(std::move(pattern)), {}, {}};
+  }
+  static matcher prefix(std::string bytes) {
+    return {kind::prefix, value_template::literal(std::move(bytes)), {}, {}};
+  }
 };
 
 /// One expected packet: its type and a matcher per argument (missing = any).
@@ -90,49 +103,109 @@ struct admin_expectation {
 struct step;
 using step_list = std::vector<step>;
 
-/// One step of a scenario.
-struct step {
-  enum class kind {
-    connect,        ///< open the actor's connection (done implicitly before its first use)
-    send,           ///< send a packet (by name, with arguments)
-    send_raw,       ///< send arbitrary bytes
-    expect,         ///< the actor's next packets match one of the alternatives
-    expect_none,    ///< nothing arrives for a while
-    expect_closed,  ///< the server closes the connection
-    disconnect,     ///< close gracefully (FIN)
-    kill,           ///< close abortively (RST)
-    admin,          ///< send an admin line and judge the answer
-    wait_until,     ///< repeat an admin line until the answer matches
-    sleep,          ///< only where the behaviour is about time
-    parallel,       ///< run branches concurrently
-    restart,        ///< stop a server gracefully and start it again (same port, same data)
-    crash,          ///< kill a server (SIGKILL) and start it again (same port, same data)
-  };
-  kind type = kind::send;
+/// How a send writes its bytes: in chunks of this size (1 = byte by byte, 0 = all at once), with a
+/// pause between chunks (a slow writer).
+struct write_pacing {
+  std::size_t chunk = 0;
+  duration delay{0};
+};
+
+/// Open the actor's connection (done implicitly before its first use).
+struct connect_step {
   std::string actor;
-  source_mark mark;
-  // send
+};
+
+/// Send a packet by name; the arguments are joined as given (a scenario may craft odd packets).
+struct send_step {
+  std::string actor;
   wire::command cmd = wire::command::noop;
   std::vector<value_template> args;
   bool request_magic = true;
-  // send_raw
-  value_template raw;
-  /// For send/send_raw: write the bytes in chunks of this size (1 = byte by byte).
-  std::size_t chunk = 0;
-  /// For send/send_raw with chunk: pause between chunks (a slow writer).
-  duration chunk_delay{0};
-  // restart / crash
-  std::string server;
-  // expect: alternatives, each a sequence of packets
+  write_pacing pacing;
+};
+
+/// Send arbitrary bytes (malformed input).
+struct send_raw_step {
+  std::string actor;
+  value_template bytes;
+  write_pacing pacing;
+};
+
+/// The actor's next packets match one of the alternatives, each a sequence of packets.
+struct expect_step {
+  std::string actor;
   std::vector<std::vector<packet_expectation>> alternatives;
-  // admin / wait_until
-  value_template admin_line;
+  std::optional<duration> timeout;
+};
+
+/// Nothing (not ignored) arrives for the window, and the connection stays open.
+struct expect_none_step {
+  std::string actor;
+  duration window{0};
+};
+
+/// The server closes the connection, with nothing (not ignored) before.
+struct expect_closed_step {
+  std::string actor;
+  std::optional<duration> timeout;
+};
+
+/// Close the connection: gracefully (FIN, `disconnect`) or abortively (RST, `kill`).
+struct disconnect_step {
+  std::string actor;
+  bool abortive = false;
+};
+
+/// Send an admin line and judge the answer; with poll (`wait_until`), repeat until it matches.
+struct admin_step {
+  std::string actor;
+  value_template line;
   admin_expectation answer;
-  // timing
-  std::optional<duration> timeout;  ///< expect / expect_closed / wait_until / admin
-  duration length{0};               ///< expect_none window, sleep length
-  // parallel
+  std::optional<duration> timeout;
+  bool poll = false;
+};
+
+/// Pause; only where the behaviour is about time.
+struct sleep_step {
+  duration length{0};
+};
+
+/// Run branches concurrently.
+struct parallel_step {
   std::vector<step_list> branches;
+};
+
+/// Stop a server and start it again on the same port with the same data: gracefully
+/// (`restart`) or as a crash (`crash`: SIGKILL, or an in-process stop that writes nothing more).
+struct server_fault_step {
+  std::string server;
+  bool crash = false;
+};
+
+/// One step of a scenario: where it was written and what it does. The runner dispatches on the
+/// variant, so every kind of step is handled or the engine does not compile.
+struct step {
+  using action = std::variant<connect_step, send_step, send_raw_step, expect_step, expect_none_step,
+                              expect_closed_step, disconnect_step, admin_step, sleep_step,
+                              parallel_step, server_fault_step>;
+  source_mark mark;
+  action what;
+
+  template <typename T>
+  const T* as() const noexcept {
+    return std::get_if<T>(&what);
+  }
+  /// The actor the step acts on, or null for sleep, parallel and server faults.
+  const std::string* actor() const noexcept {
+    return std::visit(
+        [](const auto& a) -> const std::string* {
+          if constexpr (requires { a.actor; })
+            return &a.actor;
+          else
+            return nullptr;
+        },
+        what);
+  }
 };
 
 /// A connection driven by the scenario.

@@ -101,6 +101,10 @@ class stream_decoder {
   decode_result next(frame& out) noexcept;
   /// Bytes received but not yet decoded.
   std::size_t buffered() const noexcept { return buffer_.size() - start_; }
+  /// Those bytes (valid until the next feed()), e.g. to show what could not be decoded.
+  std::string_view pending() const noexcept {
+    return std::string_view(buffer_).substr(start_);
+  }
 
  private:
   decoder decoder_;

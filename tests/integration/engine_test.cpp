@@ -210,6 +210,38 @@ steps:
   EXPECT_NE(std::string::npos, r.first->note.find("unexpected disconnect")) << r.first->note;
 }
 
+TEST(Engine, ExpectClosedSkipsOnlyIgnoredPacketTypes) {
+  // The reference answers bad magic with ERROR, then closes. An actor that ignores ERROR sees
+  // just the close; one that does not is told what arrived first (the same rule as sync_actor).
+  const std::string body = R"(  c: {role: client, ignore: [ERROR]}
+steps:
+  - c: {send_raw: {hex: "00585858 00000010 00000000"}}
+  - c: expect_closed
+)";
+  auto r = run_embedded(make("t/closed-ignored", "actors:\n" + body));
+  EXPECT_EQ(outcome::pass, r.result) << (r.first ? r.first->actual : "");
+  auto strict = body;
+  strict.replace(strict.find("{role: client, ignore: [ERROR]}"), 31, "client");
+  r = run_embedded(make("t/closed-strict", "actors:\n" + strict));
+  ASSERT_EQ(outcome::fail, r.result);
+  EXPECT_EQ("ERROR(code=\"INVALID_MAGIC\", text=\"Packet does not start with \\\\0REQ\") arrived first",
+            r.first->actual);
+}
+
+TEST(Engine, ARegexThatIsInvalidOnceExpandedIsAnErrorNotAFailure) {
+  const auto r = run_embedded(make("t/bad-regex", R"(actors:
+  c: client
+steps:
+  - c: {send: ECHO_REQ, args: ["("]}
+  - c: {expect: ECHO_RES, args: [{capture: open}]}
+  - c: {send: ECHO_REQ, args: ["x"]}
+  - c: {expect: ECHO_RES, args: [{regex: "$open"}]}
+)"));
+  ASSERT_EQ(outcome::error, r.result);
+  EXPECT_EQ("the scenario's fault", r.first->note);
+  EXPECT_NE(std::string::npos, r.first->actual.find("/(/ is not a valid pattern"));
+}
+
 TEST(Engine, AdminStepsAndWaitUntil) {
   const auto r = run_embedded(make("t/admin", R"(actors:
   c: client

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import threading
 from typing import Iterable, Optional, Sequence, Union
 
 from . import _gearspec
@@ -236,41 +235,16 @@ class Admin(Actor):
         return self._actor.admin(line, self.default_timeout if timeout is None else timeout)
 
     def wait_until(self, line: str, predicate, timeout: float = 2.0, interval: float = 0.02) -> AdminResponse:
-        """Repeats ``line`` until ``predicate(answer)`` is true; raises ExpectError after timeout."""
-        import time
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.command(line)
-            if predicate(answer):
-                return answer
-            if time.monotonic() >= deadline:
-                raise ExpectError("admin %r never matched within %.1f s; last answer: %r" % (line, timeout, answer))
-            time.sleep(interval)
+        """Repeats ``line`` until ``predicate(answer)`` is true (the engine's wait_until: every
+        ``interval`` seconds, bounded by ``timeout``); raises ExpectError with the last answer."""
+        return self._actor.wait_until(line, predicate, timeout, interval)
 
 
 def parallel(*functions, timeout: float = 30.0) -> list:
-    """Runs callables concurrently (in threads; the engine releases the GIL while it waits) and
-    returns their results in order. The first exception is re-raised after all have finished."""
-    results = [None] * len(functions)
-    errors = [None] * len(functions)
-
-    def call(i, f):
-        try:
-            results[i] = f()
-        except BaseException as e:  # re-raised below
-            errors[i] = e
-
-    threads = [threading.Thread(target=call, args=(i, f), daemon=True) for i, f in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-        if t.is_alive():
-            raise ExpectError("a parallel branch did not finish within %.0f s" % timeout)
-    for e in errors:
-        if e is not None:
-            raise e
-    return results
+    """Runs callables concurrently (each on a thread of its own; the engine releases the GIL while
+    it waits) and returns their results in order. The first exception is re-raised once all have
+    finished; ExpectError if one is still running after ``timeout`` seconds."""
+    return _gearspec.parallel(list(functions), timeout)
 
 
 def packet_names() -> list:

@@ -55,6 +55,13 @@ def test_bad_packet_names_and_arity_are_value_errors(server):
         client.send("SUBMIT_JOB", "f")
 
 
+def test_an_invalid_regex_is_a_value_error_not_a_mismatch(server):
+    client = gearspec.Client(server)
+    client.send("ECHO_REQ", "x")
+    with pytest.raises(ValueError, match=r"/\(/ is not a valid pattern"):
+        client.expect("ECHO_RES", gearspec.Regex("("))
+
+
 def test_dead_target_is_an_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

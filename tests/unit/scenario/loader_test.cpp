@@ -44,10 +44,11 @@ TEST(ScenarioLoader, BuildsTheModel) {
   EXPECT_EQ(actor::role::client, s.actors[0].type);
   EXPECT_EQ("main", s.actors[0].server);
   ASSERT_EQ(2u, s.steps.size());
-  EXPECT_EQ(step::kind::send, s.steps[0].type);
-  EXPECT_EQ(wire::command::echo_req, s.steps[0].cmd);
-  EXPECT_EQ(step::kind::expect, s.steps[1].type);
-  ASSERT_EQ(1u, s.steps[1].alternatives.size());
+  ASSERT_NE(nullptr, s.steps[0].as<send_step>());
+  EXPECT_EQ(wire::command::echo_req, s.steps[0].as<send_step>()->cmd);
+  EXPECT_EQ("c", *s.steps[0].actor());
+  ASSERT_NE(nullptr, s.steps[1].as<expect_step>());
+  ASSERT_EQ(1u, s.steps[1].as<expect_step>()->alternatives.size());
   EXPECT_EQ(10, s.steps[1].mark.line);
   EXPECT_EQ(5, s.steps[1].mark.column);
 }
@@ -63,17 +64,18 @@ TEST(ScenarioLoader, ValuesAndMatchers) {
   - c: {expect: STATUS_RES, args: ["$h", {any: true}, {prefix: "0"}]}
 )"),
       "s.yaml");
-  const auto& submit = s.steps[0];
+  const auto& submit = *s.steps[0].as<send_step>();
   ASSERT_EQ(3u, submit.args.size());
   ASSERT_EQ(2u, submit.args[0].pieces.size());
   EXPECT_TRUE(submit.args[0].pieces[0].is_variable);
   EXPECT_EQ("fn", submit.args[0].pieces[0].text);
   EXPECT_EQ(std::string("\0\xff", 2), submit.args[1].pieces[0].text);
   EXPECT_EQ("ababab", submit.args[2].pieces[0].text);
-  EXPECT_EQ(std::string("a\0b$", 4), s.steps[2].args[0].pieces[0].text);  // YAML "\0" and $$
-  EXPECT_EQ(matcher::kind::capture, s.steps[1].alternatives[0][0].args[0].type);
-  EXPECT_EQ(matcher::kind::regex, s.steps[3].alternatives[0][0].args[0].type);
-  const auto& status = s.steps[5].alternatives[0][0];
+  EXPECT_EQ(std::string("a\0b$", 4),
+            s.steps[2].as<send_step>()->args[0].pieces[0].text);  // YAML "\0" and $$
+  EXPECT_EQ(matcher::kind::capture, s.steps[1].as<expect_step>()->alternatives[0][0].args[0].type);
+  EXPECT_EQ(matcher::kind::regex, s.steps[3].as<expect_step>()->alternatives[0][0].args[0].type);
+  const auto& status = s.steps[5].as<expect_step>()->alternatives[0][0];
   EXPECT_EQ(matcher::kind::exact, status.args[0].type);
   EXPECT_EQ(matcher::kind::any, status.args[1].type);
   EXPECT_EQ(matcher::kind::prefix, status.args[2].type);
@@ -101,17 +103,20 @@ steps:
 )";
   const auto s = load_scenario_string(y, "s.yaml");
   EXPECT_EQ(std::vector<wire::command>{wire::command::noop}, s.find_actor("w")->ignore);
-  EXPECT_EQ(2u, s.steps[1].branches.size());
-  EXPECT_EQ(2u, s.steps[1].branches[1].size());
-  EXPECT_EQ(2u, s.steps[2].alternatives.size());
-  EXPECT_EQ(std::chrono::milliseconds(500), s.steps[2].timeout);
-  EXPECT_EQ(6u, s.steps[3].alternatives.size());  // 3! orders
-  EXPECT_EQ(1u, s.steps[4].answer.contains.size());
-  EXPECT_TRUE(s.steps[5].answer.unordered);
-  EXPECT_EQ(step::kind::wait_until, s.steps[5].type);
-  EXPECT_EQ(std::chrono::milliseconds(100), s.steps[6].length);
-  EXPECT_EQ(std::chrono::milliseconds(1500), s.steps[7].length);
-  EXPECT_EQ(step::kind::disconnect, s.steps[8].type);
+  EXPECT_EQ(2u, s.steps[1].as<parallel_step>()->branches.size());
+  EXPECT_EQ(2u, s.steps[1].as<parallel_step>()->branches[1].size());
+  EXPECT_EQ(2u, s.steps[2].as<expect_step>()->alternatives.size());
+  EXPECT_EQ(std::chrono::milliseconds(500), s.steps[2].as<expect_step>()->timeout);
+  EXPECT_EQ(6u, s.steps[3].as<expect_step>()->alternatives.size());  // 3! orders
+  EXPECT_EQ(1u, s.steps[4].as<admin_step>()->answer.contains.size());
+  EXPECT_FALSE(s.steps[4].as<admin_step>()->poll);
+  EXPECT_TRUE(s.steps[5].as<admin_step>()->answer.unordered);
+  EXPECT_TRUE(s.steps[5].as<admin_step>()->poll);  // wait_until
+  EXPECT_EQ(std::chrono::milliseconds(100), s.steps[6].as<expect_none_step>()->window);
+  EXPECT_EQ(std::chrono::milliseconds(1500), s.steps[7].as<sleep_step>()->length);
+  ASSERT_NE(nullptr, s.steps[8].as<disconnect_step>());
+  EXPECT_FALSE(s.steps[8].as<disconnect_step>()->abortive);
+  EXPECT_EQ(nullptr, s.steps[7].actor());
 }
 
 TEST(ScenarioLoader, YamlSyntaxErrorHasPosition) {
@@ -245,9 +250,9 @@ namespace {
 TEST(ScenarioLoaderFaults, RestartAndCrashStepsImplyTheRestartNeed) {
   const auto s = load_scenario_string(with_steps("  - restart: main\n  - crash: main\n"), "s.yaml");
   ASSERT_EQ(2u, s.steps.size());
-  EXPECT_EQ(step::kind::restart, s.steps[0].type);
-  EXPECT_EQ(step::kind::crash, s.steps[1].type);
-  EXPECT_EQ("main", s.steps[1].server);
+  EXPECT_FALSE(s.steps[0].as<server_fault_step>()->crash);  // restart
+  EXPECT_TRUE(s.steps[1].as<server_fault_step>()->crash);
+  EXPECT_EQ("main", s.steps[1].as<server_fault_step>()->server);
   EXPECT_TRUE(s.needs_restart());
   EXPECT_FALSE(s.needs_persistent_queue());
 }
@@ -268,8 +273,8 @@ TEST(ScenarioLoaderFaults, Errors) {
 TEST(ScenarioLoaderFaults, ChunkDelay) {
   const auto s = load_scenario_string(
       with_steps("  - c: {send: ECHO_REQ, args: [x], chunk: 1, chunk_delay: 15ms}\n"), "s.yaml");
-  EXPECT_EQ(1u, s.steps[0].chunk);
-  EXPECT_EQ(duration(15), s.steps[0].chunk_delay);
+  EXPECT_EQ(1u, s.steps[0].as<send_step>()->pacing.chunk);
+  EXPECT_EQ(duration(15), s.steps[0].as<send_step>()->pacing.delay);
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+#include <algorithm>
+
+#include "harness/scenario/loader.hpp"
+#include "harness/scenario/yaml_support.hpp"
+
+namespace gearspec::scenario {
+
+using detail::reader;
+
+bool glob_match(const std::string& pattern, const std::string& text) {
+  // Iterative * and ? matching with backtracking to the last star.
+  std::size_t p = 0, t = 0, star = std::string::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+const profile_entry* profile::find(const std::string& id) const {
+  for (const auto& e : entries)
+    if (glob_match(e.pattern, id)) return &e;
+  return nullptr;
+}
+
+profile load_profile_string(const std::string& yaml, const std::string& name) {
+  reader r(name);
+  const YAML::Node root = detail::parse_yaml(yaml, name);
+  if (!root || !root.IsMap()) throw scenario_error({name, 1, 1}, "a profile must be a mapping");
+  r.only_keys(root, {"implementation", "version", "description", "expectations"}, "a profile");
+  profile p;
+  p.file = name;
+  if (!root["implementation"]) r.fail(root, "a profile needs an implementation name");
+  p.implementation = r.scalar(root["implementation"], "implementation");
+  if (root["version"]) p.version = r.scalar(root["version"], "version");
+  if (root["description"]) p.description = r.scalar(root["description"], "description");
+  if (root["expectations"]) {
+    r.require_sequence(root["expectations"], "expectations");
+    for (const auto& e : root["expectations"]) {
+      r.require_map(e, "an expectation");
+      r.only_keys(e, {"id", "verdict", "reason", "evidence"}, "an expectation");
+      profile_entry entry;
+      entry.mark = r.mark(e);
+      if (!e["id"]) r.fail(e, "an expectation needs an id (a scenario id or glob)");
+      entry.pattern = r.scalar(e["id"], "id");
+      const auto verdict =
+          e["verdict"] ? r.scalar(e["verdict"], "verdict") : std::string("expected-fail");
+      if (verdict == "expected-fail")
+        entry.expect = profile_entry::verdict::expected_fail;
+      else if (verdict == "unsupported")
+        entry.expect = profile_entry::verdict::unsupported;
+      else
+        r.fail(e["verdict"], "verdict must be expected-fail or unsupported");
+      if (!e["reason"]) r.fail(e, "every expected deviation needs a reason");
+      entry.reason = r.scalar(e["reason"], "reason");
+      if (!e["evidence"])
+        r.fail(e, "every expected deviation needs evidence (what was observed, where)");
+      entry.evidence = r.scalar(e["evidence"], "evidence");
+      p.entries.push_back(std::move(entry));
+    }
+  }
+  return p;
+}
+
+profile load_profile_file(const std::string& path) {
+  return load_profile_string(detail::read_text(path, "cannot read profile"), path);
+}
+
+}  // namespace gearspec::scenario
