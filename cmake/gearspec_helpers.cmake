@@ -23,7 +23,7 @@ function(gearspec_library name)
   gearspec_warnings(${name})
 endfunction()
 
-# gearspec_unit_test(name LABEL label SOURCES ... LIBS ...): one GoogleTest executable, its tests
+# gearspec_test(name LABEL label SOURCES ... LIBS ...): one GoogleTest executable, its tests
 # registered with ctest individually.
 function(gearspec_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;LIBS" ${ARGN})

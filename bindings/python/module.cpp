@@ -2,8 +2,8 @@
 // exposes packets, blocking actors, the embedded reference server, scenario loading and suite runs.
 // Every call that waits on the network releases the GIL.
 
-#include <pybind11/pybind11.h>
 #include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
@@ -16,7 +16,7 @@
 #include "harness/engine/suite.hpp"
 #include "harness/engine/sync_actor.hpp"
 #include "harness/scenario/loader.hpp"
-#include "harness/targets/embedded_target.hpp"
+#include "harness/targets/make_target.hpp"
 #include "harness/wire/printer.hpp"
 #include "reference-server/server/server_options.hpp"
 
@@ -30,19 +30,27 @@ py::bytes to_bytes(const std::string& s) {
   return py::bytes(s.data(), s.size());
 }
 
-refsrv::server_config config_from(const py::dict& options) {
-  refsrv::server_config config;
+/// Reference server options from keyword arguments: worker_loss="fail" is --worker-loss fail, a
+/// flag set to True is given, one set to False is not.
+std::vector<std::pair<std::string, std::string>> options_from(const py::dict& options) {
+  std::vector<std::pair<std::string, std::string>> out;
   for (auto item : options) {
     auto name = py::str(item.first).cast<std::string>();
     for (auto& c : name)
       if (c == '_') c = '-';
-    std::string value;
     if (py::isinstance<py::bool_>(item.second)) {
-      value = item.second.cast<bool>() ? "" : "false";
-      if (value == "false") continue;  // a flag set to False is simply not given
+      if (item.second.cast<bool>()) out.emplace_back(name, "");
     } else {
-      value = py::str(item.second).cast<std::string>();
+      out.emplace_back(name, py::str(item.second).cast<std::string>());
     }
+  }
+  return out;
+}
+
+/// The embedded server's configuration from keyword arguments (ValueError for a bad option).
+refsrv::server_config config_from(const py::dict& options) {
+  refsrv::server_config config;
+  for (const auto& [name, value] : options_from(options)) {
     if (!refsrv::server_option_takes_value(name))
       throw py::value_error("unknown reference server option '" + name + "'");
     if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
@@ -67,22 +75,22 @@ class reference_server {
   std::unique_ptr<refsrv::embedded_server> server_;
 };
 
-/// A suite run's targets, built from keyword arguments.
-std::unique_ptr<engine::target> make_target(const std::vector<std::string>& targets,
+/// A suite run's target, built from keyword arguments (ValueError for a spec that makes no sense).
+std::unique_ptr<engine::target> make_target(const std::vector<std::string>& addresses,
                                             const std::string& spawn, bool persistent,
                                             const py::dict& reference_options,
                                             double timeout_scale) {
-  if (persistent && spawn.empty())
-    throw py::value_error("persistent describes a spawn command; give spawn too");
-  if (!targets.empty() && !spawn.empty()) throw py::value_error("give target or spawn, not both");
+  targets::target_spec spec;
+  spec.addresses = addresses;
+  if (!spawn.empty()) spec.spawn = spawn;
+  spec.persistent = persistent;
+  spec.reference_options = options_from(reference_options);
+  spec.timeout_scale = timeout_scale;
   try {
-    if (!targets.empty()) return std::make_unique<engine::fixed_target>(targets);
-    if (!spawn.empty())
-      return std::make_unique<engine::spawn_target>(spawn, timeout_scale, persistent);
+    return targets::make_target(spec);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
-  return std::make_unique<targets::embedded_target>(config_from(reference_options));
 }
 
 /// Results keep the scenarios they point to alive.
@@ -355,7 +363,8 @@ PYBIND11_MODULE(_gearspec, m) {
         std::vector<std::exception_ptr> errors;
         {
           py::gil_scoped_release release;
-          errors = engine::run_concurrently(std::move(calls), ms(static_cast<long>(timeout * 1000)));
+          errors =
+              engine::run_concurrently(std::move(calls), ms(static_cast<long>(timeout * 1000)));
         }
         for (const auto& e : errors)
           if (e) std::rethrow_exception(e);

@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -24,11 +24,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "harness/engine/target.hpp"
+#include "harness/engine/autonomous.hpp"
+#include "harness/engine/json.hpp"
 #include "harness/net/asio.hpp"
-#include "harness/wire/decoder.hpp"
-#include "harness/wire/encoder.hpp"
-#include "reference-server/server/tcp_server.hpp"
+#include "harness/targets/make_target.hpp"
 
 namespace {
 
@@ -59,41 +58,16 @@ struct stats {
   std::uint64_t errors = 0;      // ERROR packets or unexpected packets
   std::uint64_t lost = 0;        // submitted, never completed after the drain
   std::vector<double> latencies_us;
-  double seconds = 0;            // measured window
-  std::uint64_t measured = 0;    // completions inside the window
-};
-
-/// A connection with a read buffer and a write queue; packets are decoded in place.
-class conn {
- public:
-  explicit conn(asio::io_context& io) : socket(io) {}
-  tcp::socket socket;
-  std::string in;
-  std::string out;
-  bool writing = false;
-
-  /// Sends everything queued (one write at a time).
-  void flush() {
-    if (writing || out.empty()) return;
-    writing = true;
-    auto sending = std::make_shared<std::string>();
-    sending->swap(out);
-    auto done = [this, sending](const net::error_code&, std::size_t) {
-      writing = false;
-      flush();
-    };
-    asio::async_write(socket, asio::buffer(*sending), done);
-  }
-  void queue(command cmd, std::initializer_list<std::string_view> args) {
-    wire::encode(wire::packet_magic::request, cmd, std::span<const std::string_view>(args.begin(), args.size()), out);
-  }
+  double seconds = 0;          // measured window
+  std::uint64_t measured = 0;  // completions inside the window
 };
 
 class load_run {
  public:
   load_run(asio::io_context& io, engine::endpoint target, load_config config)
       : io_(io), target_(std::move(target)), cfg_(std::move(config)) {
-    function_ = "bench_" + std::to_string(::getpid()) + "_" + std::to_string(clock_type::now().time_since_epoch().count() % 100000);
+    function_ = "bench_" + std::to_string(::getpid()) + "_" +
+                std::to_string(clock_type::now().time_since_epoch().count() % 100000);
   }
 
   stats run() {
@@ -111,12 +85,15 @@ class load_run {
       measure_from_ = start_;
       stop_at_ = start_ + std::chrono::hours(1);
     } else {
-      measure_from_ = start_ + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(cfg_.warmup_s));
-      stop_at_ = measure_from_ + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(cfg_.duration_s));
+      measure_from_ = start_ + std::chrono::duration_cast<clock_type::duration>(
+                                   std::chrono::duration<double>(cfg_.warmup_s));
+      stop_at_ = measure_from_ + std::chrono::duration_cast<clock_type::duration>(
+                                     std::chrono::duration<double>(cfg_.duration_s));
     }
     // Hard bound: the run ends at most 30 s after the planned stop, whatever the server does.
     asio::steady_timer hard_stop(io_);
-    hard_stop.expires_at(cfg_.job_limit ? start_ + std::chrono::minutes(10) : stop_at_ + std::chrono::seconds(30));
+    hard_stop.expires_at(cfg_.job_limit ? start_ + std::chrono::minutes(10)
+                                        : stop_at_ + std::chrono::seconds(30));
     auto on_hard_stop = [this](const net::error_code& ec) {
       if (!ec) {
         std::fprintf(stderr, "gearspec-bench: the run did not drain within 30 s; stopping\n");
@@ -151,24 +128,13 @@ class load_run {
     return clock_type::now() >= stop_at_;
   }
 
-  asio::awaitable<void> connect(conn& c) {
-    co_await c.socket.async_connect(tcp::endpoint(asio::ip::make_address(target_.host), target_.port), asio::use_awaitable);
-    c.socket.set_option(tcp::no_delay(true));
-  }
-
-  /// Reads until one complete packet is at the front of c.in; returns its view (valid until the
-  /// next read) and how many bytes it occupies.
-  asio::awaitable<std::pair<wire::packet_view, std::size_t>> next_packet(conn& c, std::string& scratch) {
-    wire::decoder d(wire::packet_magic::response, {}, false);
-    while (true) {
-      wire::frame f;
-      const auto r = d.decode(c.in, f);
-      if (r.status == wire::decode_status::complete) co_return std::make_pair(f.packet, r.consumed);
-      if (r.status == wire::decode_status::error) throw std::runtime_error("undecodable reply: " + r.error.message());
-      scratch.resize(65536);
-      const auto n = co_await c.socket.async_read_some(asio::buffer(scratch), asio::use_awaitable);
-      c.in.append(scratch.data(), n);
-    }
+  /// A connection to the target, kept until the run ends (pending writes hold their own).
+  asio::awaitable<std::shared_ptr<engine::buffered_connection>> open() {
+    auto c = engine::buffered_connection::create(io_);
+    conns_.push_back(c);
+    if (const auto ec = co_await c->connect(target_); ec)
+      throw std::runtime_error("cannot connect to " + target_.str() + ": " + ec.message());
+    co_return c;
   }
 
   std::string job_data(const std::string& id) const {
@@ -183,7 +149,8 @@ class load_run {
     last_completion_ = now;
     if (submitted_at >= measure_from_ && now <= stop_at_) {
       ++result_.measured;
-      result_.latencies_us.push_back(std::chrono::duration<double, std::micro>(now - submitted_at).count());
+      result_.latencies_us.push_back(
+          std::chrono::duration<double, std::micro>(now - submitted_at).count());
     }
     (void)id;
   }
@@ -194,28 +161,28 @@ class load_run {
     const bool clients_done = cfg_.background || clients_done_ == cfg_.clients;
     if (finished_ || !stopping() || !pending_.empty() || !clients_done) return;
     finished_ = true;
-    for (auto& c : conns_) {
-      net::error_code ignored;
-      c->socket.close(ignored);
-    }
+    for (auto& c : conns_) c->close();
     if (drain_timer_) drain_timer_->cancel();
   }
 
   asio::awaitable<void> client(unsigned index) {
-    conns_.push_back(std::make_unique<conn>(io_));
-    conn& c = *conns_.back();
-    co_await connect(c);
-    std::string scratch;
+    const auto connection = co_await open();
+    auto& c = *connection;
     std::uint64_t seq = 0;
-    std::unordered_map<std::string, std::vector<std::string>> by_handle;  // handle -> job ids waiting on it
-    std::deque<std::string> awaiting_created;                             // ids in submit order
-    unsigned in_flight = 0;  // foreground: awaiting a result; background: not yet completed by a worker
+    std::unordered_map<std::string, std::vector<std::string>>
+        by_handle;                             // handle -> job ids waiting on it
+    std::deque<std::string> awaiting_created;  // ids in submit order
+    unsigned in_flight =
+        0;  // foreground: awaiting a result; background: not yet completed by a worker
     auto submit_one = [&] {
       const std::string id = "c" + std::to_string(index) + "-" + std::to_string(++seq);
       // shared: every client submits the same key sequence, so jobs coalesce across clients.
-      const std::string unique = cfg_.unique_mode == "distinct" ? id : cfg_.unique_mode == "shared" ? "shared-" + std::to_string(seq) : "";
+      const std::string unique = cfg_.unique_mode == "distinct" ? id
+                                 : cfg_.unique_mode == "shared" ? "shared-" + std::to_string(seq)
+                                                                : "";
       const auto data = job_data(id);
-      c.queue(cfg_.background ? command::submit_job_bg : command::submit_job, {function_, unique, data});
+      c.queue(cfg_.background ? command::submit_job_bg : command::submit_job,
+              {function_, unique, data});
       pending_[id] = {clock_type::now(), data, 0};
       awaiting_created.push_back(id);
       ++result_.submitted;
@@ -230,15 +197,14 @@ class load_run {
       c.flush();
     };
     if (cfg_.background) refill_[index] = refill;
-    while (cfg_.background ? (!stopping() || !awaiting_created.empty()) : (in_flight > 0 || !awaiting_created.empty())) {
-      std::pair<wire::packet_view, std::size_t> next;
-      try {
-        next = co_await next_packet(c, scratch);
-      } catch (const std::exception&) {
+    while (cfg_.background ? (!stopping() || !awaiting_created.empty())
+                           : (in_flight > 0 || !awaiting_created.empty())) {
+      const auto next = co_await c.next();
+      if (!next) {
         if (finished_) break;  // closed by maybe_finish()
-        throw;
+        throw std::runtime_error(c.problem());
       }
-      auto [p, used] = next;
+      const auto& p = *next;
       if (p.cmd == command::job_created) {
         ++result_.created;
         const std::string handle(p.arg(0));
@@ -272,9 +238,10 @@ class load_run {
         // not sent by these workers; ignore
       } else {
         ++result_.errors;
-        if (p.cmd == command::error) std::fprintf(stderr, "gearspec-bench: ERROR %.*s\n", static_cast<int>(p.arg(1).size()), p.arg(1).data());
+        if (p.cmd == command::error)
+          std::fprintf(stderr, "gearspec-bench: ERROR %.*s\n", static_cast<int>(p.arg(1).size()),
+                       p.arg(1).data());
       }
-      c.in.erase(0, used);
       while (!stopping() && in_flight < cfg_.inflight) submit_one();
       c.flush();
     }
@@ -283,52 +250,39 @@ class load_run {
     maybe_finish();
   }
 
-  asio::awaitable<void> worker(unsigned) {
-    conns_.push_back(std::make_unique<conn>(io_));
-    conn& c = *conns_.back();
-    worker_conns_.push_back(&c);
-    co_await connect(c);
-    std::string scratch;
-    c.queue(command::can_do, {function_});
-    c.queue(command::grab_job, {});
-    c.flush();
-    while (true) {
-      std::pair<wire::packet_view, std::size_t> next;
-      try {
-        next = co_await next_packet(c, scratch);
-      } catch (const std::exception&) {
-        co_return;  // closed at the end of the run
-      }
-      auto [p, used] = next;
-      if (p.cmd == command::job_assign) {
-        const std::string handle(p.arg(0));
-        const auto data = p.arg(2);
-        c.queue(command::work_complete, {handle, data});
-        c.queue(command::grab_job, {});
-        if (cfg_.background) {
-          const auto id = std::string(data.substr(0, data.find('.')));
-          auto job = pending_.find(id);
-          if (job == pending_.end()) {
-            ++result_.duplicates;
-          } else {
-            if (data != job->second.data) ++result_.corrupted;
-            completed(id, job->second.submitted);
-            pending_.erase(job);
-            const auto owner = static_cast<unsigned>(std::stoul(id.substr(1, id.find('-') - 1)));
-            if (auto r = refill_.find(owner); r != refill_.end()) r->second();
-          }
-          maybe_finish();
-        }
-      } else if (p.cmd == command::no_job) {
-        c.queue(command::pre_sleep, {});
-      } else if (p.cmd == command::noop) {
-        c.queue(command::grab_job, {});
-      } else {
-        ++result_.errors;
-      }
-      c.in.erase(0, used);
-      c.flush();
+  /// Echoes every job's data back; for background jobs the completion is the job's result.
+  class echo_worker final : public engine::job_handler {
+   public:
+    explicit echo_worker(load_run& run) : run_(run) {}
+    asio::awaitable<std::optional<std::string>> on_job(const engine::assigned_job& job) override {
+      if (run_.cfg_.background) run_.background_completed(job.data);
+      co_return job.data;
     }
+    void on_other(const wire::packet_view&) override { ++run_.result_.errors; }
+
+   private:
+    load_run& run_;
+  };
+
+  void background_completed(const std::string& data) {
+    const auto id = data.substr(0, data.find('.'));
+    auto job = pending_.find(id);
+    if (job == pending_.end()) {
+      ++result_.duplicates;
+    } else {
+      if (data != job->second.data) ++result_.corrupted;
+      completed(id, job->second.submitted);
+      pending_.erase(job);
+      const auto owner = static_cast<unsigned>(std::stoul(id.substr(1, id.find('-') - 1)));
+      if (auto r = refill_.find(owner); r != refill_.end()) r->second();
+    }
+    maybe_finish();
+  }
+
+  asio::awaitable<void> worker(unsigned) {
+    const auto connection = co_await open();
+    echo_worker handler(*this);
+    co_await engine::run_worker(*connection, function_, handler);  // ends when closed at the end
   }
 
   struct pending_job {
@@ -344,8 +298,7 @@ class load_run {
   stats result_;
   std::unordered_map<std::string, pending_job> pending_;
   std::unordered_map<std::string, std::vector<std::string>> bg_handles_;
-  std::vector<conn*> worker_conns_;
-  std::vector<std::unique_ptr<conn>> conns_;  ///< outlive every pending write
+  std::vector<std::shared_ptr<engine::buffered_connection>> conns_;
   std::unordered_map<unsigned, std::function<void()>> refill_;  ///< background clients' slot refill
   unsigned clients_done_ = 0;
   bool finished_ = false;
@@ -355,7 +308,8 @@ class load_run {
 
 double percentile(std::vector<double>& v, double q) {
   if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size()) - 1, std::floor(q * static_cast<double>(v.size()))));
+  const auto k = static_cast<std::size_t>(std::min<double>(
+      static_cast<double>(v.size()) - 1, std::floor(q * static_cast<double>(v.size()))));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -378,54 +332,38 @@ summary summarise(const std::string& name, stats s) {
   return out;
 }
 
-std::string json_of(const summary& r) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "{\"target\": \"%s\", \"jobs_per_s\": %.1f, \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p99_9\": %.1f}, "
-                "\"submitted\": %llu, \"completed\": %llu, \"lost\": %llu, \"duplicates\": %llu, \"corrupted\": %llu, "
-                "\"errors\": %llu, \"measured\": %llu, \"window_s\": %.3f, \"ok\": %s}",
-                r.name.c_str(), r.jobs_per_s, r.p50, r.p99, r.p999, static_cast<unsigned long long>(r.s.submitted),
-                static_cast<unsigned long long>(r.s.completed), static_cast<unsigned long long>(r.s.lost),
-                static_cast<unsigned long long>(r.s.duplicates), static_cast<unsigned long long>(r.s.corrupted),
-                static_cast<unsigned long long>(r.s.errors), static_cast<unsigned long long>(r.s.measured), r.s.seconds,
-                r.ok() ? "true" : "false");
-  return buf;
+void write_round(engine::json_writer& json, const summary& r) {
+  json.begin_object().key("target").value(r.name).key("jobs_per_s").value(r.jobs_per_s);
+  json.key("latency_us").begin_object().key("p50").value(r.p50).key("p99").value(r.p99);
+  json.key("p99_9").value(r.p999).end_object();
+  json.key("submitted").value(r.s.submitted).key("completed").value(r.s.completed);
+  json.key("lost").value(r.s.lost).key("duplicates").value(r.s.duplicates);
+  json.key("corrupted").value(r.s.corrupted).key("errors").value(r.s.errors);
+  json.key("measured").value(r.s.measured).key("window_s").value(r.s.seconds);
+  json.key("ok").value(r.ok()).end_object();
 }
 
 void print_row(const summary& r) {
-  std::printf("%-28s %10.0f jobs/s   p50 %7.0f us   p99 %7.0f us   p99.9 %7.0f us   %s\n", r.name.c_str(), r.jobs_per_s, r.p50,
-              r.p99, r.p999,
+  std::printf("%-28s %10.0f jobs/s   p50 %7.0f us   p99 %7.0f us   p99.9 %7.0f us   %s\n",
+              r.name.c_str(), r.jobs_per_s, r.p50, r.p99, r.p999,
               r.ok() ? "all jobs completed exactly once"
-                     : ("LOST " + std::to_string(r.s.lost) + ", DUPLICATED " + std::to_string(r.s.duplicates) + ", CORRUPTED " +
+                     : ("LOST " + std::to_string(r.s.lost) + ", DUPLICATED " +
+                        std::to_string(r.s.duplicates) + ", CORRUPTED " +
                         std::to_string(r.s.corrupted) + ", ERRORS " + std::to_string(r.s.errors))
                            .c_str());
 }
 
 /// One named target: an address, a command to spawn, or the embedded reference server.
-struct target_spec {
+struct named_target {
   std::string name;
-  std::string kind;  // target | spawn | embedded
-  std::string value;
+  targets::target_spec spec;
 };
 
-summary run_once(const target_spec& t, const load_config& cfg) {
-  std::unique_ptr<engine::target> target;
-  std::unique_ptr<refsrv::embedded_server> embedded;
-  std::unique_ptr<engine::target_instance> instance;
-  engine::endpoint where;
-  if (t.kind == "target") {
-    where = engine::parse_endpoint(t.value);
-  } else if (t.kind == "spawn") {
-    target = std::make_unique<engine::spawn_target>(t.value);
-    instance = target->start({"main"});
-    where = instance->address("main");
-  } else {
-    refsrv::server_config config;
-    embedded = std::make_unique<refsrv::embedded_server>(config);
-    where = {"127.0.0.1", embedded->port()};
-  }
+summary run_once(const named_target& t, const load_config& cfg) {
+  const auto target = targets::make_target(t.spec);
+  const auto instance = target->start({"main"});  // a fresh server per round where it can
   asio::io_context io(1);
-  load_run run(io, where, cfg);
+  load_run run(io, instance->address("main"), cfg);
   return summarise(t.name, run.run());
 }
 
@@ -455,7 +393,7 @@ Exit code: 0 if every job of every round completed exactly once with the right d
 
 int main(int argc, char** argv) {
   load_config cfg;
-  std::vector<target_spec> targets;
+  std::vector<named_target> targets;
   unsigned rounds = 1;
   std::string json_path;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -476,44 +414,70 @@ int main(int argc, char** argv) {
         usage(2);
       }
     };
-    auto named = [&](const std::string& v, const char* kind) {
+    auto named = [&](const std::string& v) {
       const auto eq = v.find('=');
-      if (eq == std::string::npos) return target_spec{v, kind, v};
-      return target_spec{v.substr(0, eq), kind, v.substr(eq + 1)};
+      return eq == std::string::npos ? std::make_pair(v, v)
+                                     : std::make_pair(v.substr(0, eq), v.substr(eq + 1));
     };
-    if (a == "--help" || a == "-h") usage(0);
-    else if (a == "--embedded") targets.push_back({"reference", "embedded", ""});
-    else if (a.rfind("--embedded=", 0) == 0) targets.push_back({a.substr(11), "embedded", ""});
-    else if (a == "--target") targets.push_back(named(value(), "target"));
-    else if (a == "--spawn") targets.push_back(named(value(), "spawn"));
-    else if (a == "--clients") cfg.clients = static_cast<unsigned>(number(value()));
-    else if (a == "--workers") cfg.workers = static_cast<unsigned>(number(value()));
-    else if (a == "--inflight") cfg.inflight = static_cast<unsigned>(number(value()));
-    else if (a == "--payload") cfg.payload = static_cast<std::size_t>(number(value()));
-    else if (a == "--background") cfg.background = true;
-    else if (a == "--unique") cfg.unique_mode = value();
-    else if (a == "--duration") cfg.duration_s = number(value());
-    else if (a == "--warmup") cfg.warmup_s = number(value());
-    else if (a == "--jobs") cfg.job_limit = static_cast<std::uint64_t>(number(value()));
-    else if (a == "--rounds") rounds = static_cast<unsigned>(number(value()));
-    else if (a == "--json") json_path = value();
+    if (a == "--help" || a == "-h")
+      usage(0);
+    else if (a == "--embedded")
+      targets.push_back({"reference", {}});
+    else if (a.rfind("--embedded=", 0) == 0)
+      targets.push_back({a.substr(11), {}});
+    else if (a == "--target") {
+      const auto [name, address] = named(value());
+      targets.push_back({name, {}});
+      targets.back().spec.addresses = {address};
+    } else if (a == "--spawn") {
+      const auto [name, command] = named(value());
+      targets.push_back({name, {}});
+      targets.back().spec.spawn = command;
+    } else if (a == "--clients")
+      cfg.clients = static_cast<unsigned>(number(value()));
+    else if (a == "--workers")
+      cfg.workers = static_cast<unsigned>(number(value()));
+    else if (a == "--inflight")
+      cfg.inflight = static_cast<unsigned>(number(value()));
+    else if (a == "--payload")
+      cfg.payload = static_cast<std::size_t>(number(value()));
+    else if (a == "--background")
+      cfg.background = true;
+    else if (a == "--unique")
+      cfg.unique_mode = value();
+    else if (a == "--duration")
+      cfg.duration_s = number(value());
+    else if (a == "--warmup")
+      cfg.warmup_s = number(value());
+    else if (a == "--jobs")
+      cfg.job_limit = static_cast<std::uint64_t>(number(value()));
+    else if (a == "--rounds")
+      rounds = static_cast<unsigned>(number(value()));
+    else if (a == "--json")
+      json_path = value();
     else {
       std::fprintf(stderr, "gearspec-bench: unknown option '%s'\n", a.c_str());
       usage(2);
     }
   }
-  if (cfg.unique_mode != "distinct" && cfg.unique_mode != "shared" && cfg.unique_mode != "empty") usage(2);
+  if (cfg.unique_mode != "distinct" && cfg.unique_mode != "shared" && cfg.unique_mode != "empty")
+    usage(2);
   if (cfg.background && cfg.unique_mode == "shared") {
-    std::fprintf(stderr, "gearspec-bench: --unique shared with --background cannot be accounted per submission\n");
+    std::fprintf(
+        stderr,
+        "gearspec-bench: --unique shared with --background cannot be accounted per submission\n");
     return 2;
   }
   if (cfg.clients == 0 || cfg.workers == 0 || cfg.inflight == 0 || rounds == 0) usage(2);
-  if (targets.empty()) targets.push_back({"reference", "embedded", ""});
+  if (targets.empty()) targets.push_back({"reference", {}});
 
-  std::printf("load: %u clients x %u in flight, %u workers, %zu-byte payload, %s, unique %s, %s\n", cfg.clients, cfg.inflight,
-              cfg.workers, cfg.payload, cfg.background ? "background" : "foreground", cfg.unique_mode.c_str(),
+  std::printf("load: %u clients x %u in flight, %u workers, %zu-byte payload, %s, unique %s, %s\n",
+              cfg.clients, cfg.inflight, cfg.workers, cfg.payload,
+              cfg.background ? "background" : "foreground", cfg.unique_mode.c_str(),
               cfg.job_limit ? (std::to_string(cfg.job_limit) + " jobs").c_str()
-                            : (std::to_string(cfg.duration_s) + " s after " + std::to_string(cfg.warmup_s) + " s warm-up").c_str());
+                            : (std::to_string(cfg.duration_s) + " s after " +
+                               std::to_string(cfg.warmup_s) + " s warm-up")
+                                  .c_str());
   std::map<std::string, std::vector<summary>> all;
   bool ok = true;
   for (unsigned r = 0; r < rounds; ++r) {
@@ -536,12 +500,14 @@ int main(int argc, char** argv) {
   std::vector<summary> best;
   for (const auto& t : targets) {
     auto& v = all[t.name];
-    best.push_back(*std::max_element(v.begin(), v.end(), [](auto& a, auto& b) { return a.jobs_per_s < b.jobs_per_s; }));
+    best.push_back(*std::max_element(v.begin(), v.end(),
+                                     [](auto& a, auto& b) { return a.jobs_per_s < b.jobs_per_s; }));
     print_row(best.back());
   }
   if (best.size() > 1) {
-    std::printf("\nratios against %s (its throughput / theirs; their p99 / its p99; above 1 = %s ahead):\n",
-                best[0].name.c_str(), best[0].name.c_str());
+    std::printf(
+        "\nratios against %s (its throughput / theirs; their p99 / its p99; above 1 = %s ahead):\n",
+        best[0].name.c_str(), best[0].name.c_str());
     for (std::size_t i = 1; i < best.size(); ++i)
       std::printf("  %-26s throughput x%.2f   p99 x%.2f\n", best[i].name.c_str(),
                   best[i].jobs_per_s > 0 ? best[0].jobs_per_s / best[i].jobs_per_s : 0,
@@ -549,16 +515,18 @@ int main(int argc, char** argv) {
   }
   if (!json_path.empty()) {
     std::ofstream out(json_path);
-    out << "{\"load\": {\"clients\": " << cfg.clients << ", \"workers\": " << cfg.workers << ", \"inflight\": " << cfg.inflight
-        << ", \"payload\": " << cfg.payload << ", \"background\": " << (cfg.background ? "true" : "false") << ", \"unique\": \""
-        << cfg.unique_mode << "\"}, \"rounds\": [";
-    bool first = true;
+    engine::json_writer json(out);
+    json.begin_object().key("load").begin_object();
+    json.key("clients").value(cfg.clients).key("workers").value(cfg.workers);
+    json.key("inflight")
+        .value(cfg.inflight)
+        .key("payload")
+        .value(static_cast<std::uint64_t>(cfg.payload));
+    json.key("background").value(cfg.background).key("unique").value(cfg.unique_mode).end_object();
+    json.key("rounds").begin_array();
     for (const auto& t : targets)
-      for (const auto& s : all[t.name]) {
-        out << (first ? "" : ", ") << json_of(s);
-        first = false;
-      }
-    out << "], \"ok\": " << (ok ? "true" : "false") << "}\n";
+      for (const auto& s : all[t.name]) write_round(json, s);
+    json.end_array().key("ok").value(ok).end_object().newline();
   }
   if (!ok) std::printf("\nJOBS WERE LOST, DUPLICATED OR CORRUPTED: see the rows above\n");
   return ok ? 0 : 1;

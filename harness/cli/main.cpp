@@ -40,13 +40,17 @@ int cmd_packets() {
   std::printf("%-4s %-29s %-9s %s\n", "#", "name", "direction", "arguments");
   for (std::uint32_t n = wire::first_command_number; n <= wire::last_command_number; ++n) {
     const auto& c = *wire::find_command(n);
-    const char* dir = c.is_request && c.is_response ? "REQ/RES" : c.is_request ? "REQ" : c.is_response ? "RES" : "-";
+    const char* dir = c.is_request && c.is_response ? "REQ/RES"
+                      : c.is_request                ? "REQ"
+                      : c.is_response               ? "RES"
+                                                    : "-";
     std::string args;
     for (std::size_t i = 0; i < c.arg_count; ++i) {
       if (i) args += ", ";
       args += c.arg_names[i];
     }
-    std::printf("%-4u %-29.*s %-9s %s\n", n, static_cast<int>(c.name.size()), c.name.data(), dir, args.c_str());
+    std::printf("%-4u %-29.*s %-9s %s\n", n, static_cast<int>(c.name.size()), c.name.data(), dir,
+                args.c_str());
   }
   return exit_ok;
 }
@@ -60,7 +64,8 @@ int cmd_decode(const std::vector<std::string_view>& args) {
     } else if (path.empty()) {
       path = a;
     } else {
-      std::fprintf(stderr, "gearspec decode: unexpected argument '%.*s'\n", static_cast<int>(a.size()), a.data());
+      std::fprintf(stderr, "gearspec decode: unexpected argument '%.*s'\n",
+                   static_cast<int>(a.size()), a.data());
       return exit_usage;
     }
   }
@@ -74,7 +79,8 @@ int cmd_decode(const std::vector<std::string_view>& args) {
   } else {
     std::ifstream in{std::string(path), std::ios::binary};
     if (!in) {
-      std::fprintf(stderr, "gearspec decode: cannot open '%.*s'\n", static_cast<int>(path.size()), path.data());
+      std::fprintf(stderr, "gearspec decode: cannot open '%.*s'\n", static_cast<int>(path.size()),
+                   path.data());
       return exit_usage;
     }
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -121,7 +127,8 @@ int main(int argc, char** argv) {
   if (command == "run") return gearspec::cli::run_command(args);
   if (command == "packets") return cmd_packets();
   if (command == "decode") return cmd_decode(args);
-  std::fprintf(stderr, "gearspec: unknown command '%.*s'\n\n", static_cast<int>(command.size()), command.data());
+  std::fprintf(stderr, "gearspec: unknown command '%.*s'\n\n", static_cast<int>(command.size()),
+               command.data());
   print_usage(stderr);
   return exit_usage;
 }

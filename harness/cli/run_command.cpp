@@ -15,8 +15,7 @@
 #include "harness/engine/report.hpp"
 #include "harness/engine/suite.hpp"
 #include "harness/scenario/loader.hpp"
-#include "harness/targets/embedded_target.hpp"
-#include "reference-server/server/server_options.hpp"
+#include "harness/targets/make_target.hpp"
 
 #ifndef GEARSPEC_SOURCE_DIR
 #define GEARSPEC_SOURCE_DIR "."
@@ -171,12 +170,6 @@ int run_command(const std::vector<std::string_view>& argv) {
   } catch (const std::exception& e) {
     return usage_error(e.what());
   }
-  const int target_kinds = (a.targets.empty() ? 0 : 1) + (a.spawn ? 1 : 0);
-  if (target_kinds > 1) return usage_error("give either --target or --spawn, not both");
-  if (a.persistent && !a.spawn)
-    return usage_error("--persistent describes a --spawn command; give --spawn too");
-  if (!a.ref_options.empty() && target_kinds)
-    return usage_error("--ref applies to the embedded reference server only");
 
   // Scenarios: every load error is reported (file:line:col), and none is run if any failed.
   if (a.paths.empty()) {
@@ -253,17 +246,13 @@ int run_command(const std::vector<std::string_view>& argv) {
 
   std::unique_ptr<engine::target> target;
   try {
-    if (!a.targets.empty()) {
-      target = std::make_unique<engine::fixed_target>(a.targets);
-    } else if (a.spawn) {
-      target = std::make_unique<engine::spawn_target>(*a.spawn, a.timeout_scale, a.persistent);
-    } else {
-      refsrv::server_config config;
-      for (const auto& [name, v] : a.ref_options)
-        if (auto error = refsrv::apply_server_option(config, name, v); !error.empty())
-          throw std::invalid_argument("--ref: " + error);
-      target = std::make_unique<targets::embedded_target>(config);
-    }
+    targets::target_spec spec;
+    spec.addresses = a.targets;
+    spec.spawn = a.spawn;
+    spec.persistent = a.persistent;
+    spec.reference_options = a.ref_options;
+    spec.timeout_scale = a.timeout_scale;
+    target = targets::make_target(spec);
   } catch (const std::exception& e) {
     return usage_error(e.what());
   }

@@ -1,5 +1,7 @@
 #include "harness/engine/report.hpp"
 
+#include "harness/engine/json.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -82,38 +84,6 @@ std::string mismatch_text(const scenario_result& r) {
 }
 
 }  // namespace
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {  // keep the file ASCII: bytes above 0x7f may not be UTF-8
-          char hex[8];
-          std::snprintf(hex, sizeof hex, "\\u%04x", c);
-          out += hex;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out;
-}
 
 void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done,
                          std::size_t total, const terminal_style& style) {
@@ -239,45 +209,40 @@ bool write_json(const std::string& path, const std::vector<scenario_result>& res
   std::ofstream out(path);
   if (!out) return false;
   const auto c = count(results);
-  out << "{\n  \"tool\": \"gearspec\",\n  \"target\": \"" << json_escape(target) << "\",\n";
-  out << "  \"summary\": {\"total\": " << c.total() << ", \"pass\": " << c.pass
-      << ", \"fail\": " << c.fail << ", \"expected_fail\": " << c.expected_fail
-      << ", \"unexpected_pass\": " << c.unexpected_pass << ", \"unsupported\": " << c.unsupported
-      << ", \"error\": " << c.error << ", \"ok\": " << (c.ok() ? "true" : "false")
-      << "},\n  \"results\": [";
-  bool first = true;
+  json_writer json(out);
+  json.begin_object().key("tool").value("gearspec").key("target").value(target);
+  json.key("summary").begin_object();
+  json.key("total").value(c.total()).key("pass").value(c.pass).key("fail").value(c.fail);
+  json.key("expected_fail").value(c.expected_fail).key("unexpected_pass").value(c.unexpected_pass);
+  json.key("unsupported").value(c.unsupported).key("error").value(c.error).key("ok").value(c.ok());
+  json.end_object();
+  json.key("results").begin_array();
   for (const auto& r : results) {
     const auto& s = *r.source;
-    out << (first ? "\n" : ",\n") << "    {\"id\": \"" << json_escape(s.id) << "\", \"title\": \""
-        << json_escape(s.title) << "\", \"file\": \"" << json_escape(s.file) << "\", \"level\": \""
-        << s.level << "\", \"requirements\": [";
-    for (std::size_t i = 0; i < s.requirements.size(); ++i)
-      out << (i ? ", " : "") << "\"" << json_escape(s.requirements[i]) << "\"";
-    out << "], \"tags\": [";
-    for (std::size_t i = 0; i < s.tags.size(); ++i)
-      out << (i ? ", " : "") << "\"" << json_escape(s.tags[i]) << "\"";
-    out << "], \"round\": " << r.round << ", \"verdict\": \"" << verdict_name(r.result)
-        << "\", \"reason\": \"" << json_escape(r.reason) << "\", \"evidence\": \""
-        << json_escape(r.evidence) << "\", \"elapsed_ms\": " << r.run.elapsed.count()
-        << ", \"mismatch\": ";
+    json.newline().begin_object();
+    json.key("id").value(s.id).key("title").value(s.title).key("file").value(s.file);
+    json.key("level").value(s.level).key("requirements").strings(s.requirements);
+    json.key("tags").strings(s.tags).key("round").value(r.round);
+    json.key("verdict").value(verdict_name(r.result)).key("reason").value(r.reason);
+    json.key("evidence").value(r.evidence);
+    json.key("elapsed_ms").value(static_cast<std::int64_t>(r.run.elapsed.count()));
+    json.key("mismatch");
     if (r.run.first) {
       const auto& m = *r.run.first;
-      out << "{\"at\": \"" << json_escape(m.mark.str()) << "\", \"step\": \"" << json_escape(m.step)
-          << "\", \"expected\": \"" << json_escape(m.expected) << "\", \"actual\": \""
-          << json_escape(m.actual) << "\", \"note\": \"" << json_escape(m.note) << "\"}";
+      json.begin_object().key("at").value(m.mark.str()).key("step").value(m.step);
+      json.key("expected").value(m.expected).key("actual").value(m.actual);
+      json.key("note").value(m.note).end_object();
     } else {
-      out << "null";
+      json.null();
     }
-    out << ", \"transcript\": [";
-    for (std::size_t i = 0; i < r.run.transcript.size(); ++i) {
-      const auto& e = r.run.transcript[i];
-      out << (i ? ", " : "") << "{\"ms\": " << e.at_ms << ", \"actor\": \"" << json_escape(e.actor)
-          << "\", \"dir\": \"" << e.direction << "\", \"text\": \"" << json_escape(e.text) << "\"}";
+    json.key("transcript").begin_array();
+    for (const auto& e : r.run.transcript) {
+      json.begin_object().key("ms").value(e.at_ms).key("actor").value(e.actor);
+      json.key("dir").value(std::string(1, e.direction)).key("text").value(e.text).end_object();
     }
-    out << "]}";
-    first = false;
+    json.end_array().end_object();
   }
-  out << "\n  ]\n}\n";
+  json.newline().end_array().end_object().newline();
   return static_cast<bool>(out);
 }
 

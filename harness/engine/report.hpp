@@ -33,7 +33,4 @@ bool write_junit(const std::string& path, const std::vector<scenario_result>& re
 bool write_json(const std::string& path, const std::vector<scenario_result>& results,
                 const std::string& target);
 
-/// JSON string escaping (exposed for tests).
-std::string json_escape(std::string_view s);
-
 }  // namespace gearspec::engine

@@ -75,52 +75,7 @@ class target {
   virtual std::string describe() const = 0;
 };
 
-/// Existing servers: one address for "main" (or every name), or NAME=HOST:PORT per server.
-class fixed_target final : public target {
- public:
-  /// Each spec is "HOST:PORT" or "NAME=HOST:PORT". Throws std::invalid_argument on bad syntax.
-  explicit fixed_target(const std::vector<std::string>& specs);
-  using target::start;
-  using target::unsupported;
-  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers,
-                                         const server_needs& needs) override;
-  std::optional<std::string> unsupported(const std::vector<std::string>& servers,
-                                         const server_needs& needs) const override;
-  std::string describe() const override;
-
- private:
-  std::map<std::string, endpoint> named_;
-  std::optional<endpoint> default_;
-};
-
-/// A fresh server process per server per scenario: COMMAND with {port} replaced by a free port
-/// (and {dir} by a private directory that survives restarts). Ready when the port is in the listen
-/// table. persistent says the command configures a persistent queue (kept in {dir}).
-class spawn_target final : public target {
- public:
-  explicit spawn_target(std::string command_template, double timeout_scale = 1.0,
-                        bool persistent = false);
-  using target::start;
-  using target::unsupported;
-  std::unique_ptr<target_instance> start(const std::vector<std::string>& servers,
-                                         const server_needs& needs) override;
-  std::optional<std::string> unsupported(const std::vector<std::string>& servers,
-                                         const server_needs& needs) const override;
-  std::string describe() const override;
-
- private:
-  std::string command_;
-  double scale_;
-  bool persistent_;
-};
-
 /// Parses "HOST:PORT" (throws std::invalid_argument).
 endpoint parse_endpoint(const std::string& text);
-
-/// A port on 127.0.0.1 that was free a moment ago.
-std::uint16_t pick_free_port();
-
-/// True if something listens on TCP port (any local address), from /proc/net/tcp{,6}.
-bool port_is_listening(std::uint16_t port);
 
 }  // namespace gearspec::engine

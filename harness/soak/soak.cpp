@@ -23,11 +23,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "harness/engine/target.hpp"
+#include "harness/engine/actor.hpp"
+#include "harness/engine/autonomous.hpp"
+#include "harness/engine/json.hpp"
 #include "harness/net/asio.hpp"
-#include "harness/targets/embedded_target.hpp"
-#include "harness/wire/decoder.hpp"
-#include "harness/wire/encoder.hpp"
+#include "harness/targets/make_target.hpp"
 
 namespace {
 
@@ -82,10 +82,7 @@ struct accounting {
 
 /// One connection of an actor; replaced on every reconnect.
 struct link {
-  explicit link(asio::io_context& io) : socket(io) {}
-  tcp::socket socket;
-  std::string in;
-  bool killed = false;      ///< closed by the chaos on purpose
+  std::shared_ptr<engine::buffered_connection> conn;
   unsigned generation = 0;  ///< server stops before it was opened: it reaches only that server
 };
 
@@ -151,64 +148,16 @@ class soak_run {
   /// Connects, retrying while the server is being restarted. nullptr once the run is over.
   asio::awaitable<std::shared_ptr<link>> open() {
     while (!over()) {
-      auto l = std::make_shared<link>(io_);
-      net::error_code ec;
-      const auto where = server_.address("main");
-      co_await l->socket.async_connect(
-          tcp::endpoint(asio::ip::make_address(where.host), where.port),
-          asio::redirect_error(asio::use_awaitable, ec));
+      auto l = std::make_shared<link>();
+      l->conn = engine::buffered_connection::create(io_);
+      const auto ec = co_await l->conn->connect(server_.address("main"));
       if (!ec) {
-        l->socket.set_option(tcp::no_delay(true), ec);
         l->generation = acct_.server_stops;
         co_return l;
       }
       co_await pause(std::chrono::milliseconds(20));
     }
     co_return nullptr;
-  }
-
-  /// Encodes a request (kept out of the coroutines: g++ 12 cannot pass an initializer_list into
-  /// one).
-  static std::string request(command cmd, std::initializer_list<std::string_view> args) {
-    std::string bytes;
-    wire::encode(wire::packet_magic::request, cmd,
-                 std::span<const std::string_view>(args.begin(), args.size()), bytes);
-    return bytes;
-  }
-
-  static asio::awaitable<bool> send(link& l, std::string bytes) {
-    net::error_code ec;
-    co_await asio::async_write(l.socket, asio::buffer(bytes),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    co_return !ec;
-  }
-
-  /// The next packet, or nullopt when the connection ended.
-  static asio::awaitable<std::optional<wire::packet>> receive(link& l) {
-    wire::decoder d(wire::packet_magic::response, {}, false);
-    std::string chunk(4096, '\0');
-    while (true) {
-      wire::frame f;
-      const auto r = d.decode(l.in, f);
-      if (r.status == wire::decode_status::complete) {
-        auto p = wire::packet::from(f.packet);
-        l.in.erase(0, r.consumed);
-        co_return p;
-      }
-      if (r.status == wire::decode_status::error) co_return std::nullopt;
-      net::error_code ec;
-      const auto n = co_await l.socket.async_read_some(
-          asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return std::nullopt;
-      l.in.append(chunk.data(), n);
-    }
-  }
-
-  static void kill(link& l) {
-    net::error_code ignored;
-    l.killed = true;
-    l.socket.set_option(asio::socket_base::linger(true, 0), ignored);  // RST, as a crashed process
-    l.socket.close(ignored);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -221,8 +170,7 @@ class soak_run {
       std::deque<std::string> awaiting_created;                             // ids, in submit order
       std::unordered_map<std::string, std::vector<std::string>> by_handle;  // handle -> ids waiting
       unsigned in_flight = 0;
-      bool alive = true;
-      while (alive && !over()) {
+      while (!over()) {
         while (submitting() && in_flight < cfg_.inflight) {
           const auto pick = rng_() % 10;
           std::string id, unique;
@@ -248,20 +196,16 @@ class soak_run {
           if (kind == job_record::kind::shared)
             j.data = id;  // every submitter sends the same bytes
           ++acct_.submitted;
-          auto submit = request(how, {function_, unique, j.data});
-          if (!co_await send(*l, std::move(submit))) {
-            alive = false;
-            break;
-          }
+          l->conn->queue(how, {function_, unique, j.data});
           awaiting_created.push_back(id);
           ++in_flight;
         }
-        if (!alive) break;
+        l->conn->flush();
         if (in_flight == 0) {
           if (!submitting()) break;
           continue;
         }
-        auto p = co_await receive(*l);
+        const auto p = co_await l->conn->next();
         if (!p) break;
         if (p->cmd == command::job_created && !awaiting_created.empty()) {
           const auto id = awaiting_created.front();
@@ -272,19 +216,20 @@ class soak_run {
             --in_flight;  // nothing more comes to a background submitter
           } else {
             ++j.owed_waiters;
-            by_handle[p->args.at(0)].push_back(id);
+            by_handle[std::string(p->arg(0))].push_back(id);
           }
         } else if (p->cmd == command::work_complete) {
-          auto it = by_handle.find(p->args.at(0));
+          // One result per submission (UNIQ-PER-SUBMISSION): each WORK_COMPLETE answers the
+          // oldest submission still waiting on that handle.
+          auto it = by_handle.find(std::string(p->arg(0)));
           if (it == by_handle.end()) continue;
-          for (const auto& id : it->second) {
-            auto& j = jobs_[id];
-            ++j.answered;
-            --j.owed_waiters;
-            if (p->args.at(1) != "done:" + j.data) j.corrupted = true;
-            --in_flight;
-          }
-          by_handle.erase(it);
+          auto& j = jobs_[it->second.front()];
+          ++j.answered;
+          --j.owed_waiters;
+          if (p->arg(1) != "done:" + j.data) j.corrupted = true;
+          --in_flight;
+          it->second.erase(it->second.begin());
+          if (it->second.empty()) by_handle.erase(it);
         } else if (p->cmd == command::work_fail || p->cmd == command::error) {
           std::fprintf(stderr, "gearspec-soak: client got %s\n",
                        std::string(wire::name(p->cmd)).c_str());
@@ -296,56 +241,49 @@ class soak_run {
       for (auto& [handle, ids] : by_handle)
         for (const auto& id : ids) --jobs_[id].owed_waiters;
       clients_[index].reset();
-      net::error_code ignored;
-      l->socket.close(ignored);
+      l->conn->close();
       if (!submitting()) break;
     }
     ++clients_done_;
   }
+
+  /// Completes jobs with "done:" + data after a short random pause, sometimes dying instead.
+  class chaos_worker final : public engine::job_handler {
+   public:
+    chaos_worker(soak_run& run, link& l) : run_(run), link_(l) {}
+    asio::awaitable<std::optional<std::string>> on_job(const engine::assigned_job& job) override {
+      co_await run_.pause(std::chrono::microseconds(run_.rng_() % 2000));
+      if (link_.conn->killed()) co_return std::nullopt;
+      if (static_cast<double>(run_.rng_() % 10000) < run_.cfg_.worker_kill_fraction * 10000 &&
+          run_.submitting()) {
+        ++run_.acct_.worker_kills;
+        link_.conn->close(true);  // dies holding the job
+        co_return std::nullopt;
+      }
+      // A completion written to a connection whose server has since been stopped reaches
+      // nobody (the write may still succeed locally): it is not a completion.
+      if (link_.generation != run_.acct_.server_stops) co_return std::nullopt;
+      const auto id = job.data.substr(0, job.data.find(':'));
+      auto& j = run_.jobs_[id];
+      if (j.completions++ == 0) j.first_completion = steady::now();
+      if (job.data != j.data) j.corrupted = true;
+      co_return "done:" + job.data;
+    }
+
+   private:
+    soak_run& run_;
+    link& link_;
+  };
 
   asio::awaitable<void> worker(unsigned index) {
     while (!over()) {
       auto l = co_await open();
       if (!l) break;
       workers_[index] = l;
-      auto hello = request(command::can_do, {function_}) + request(command::grab_job, {});
-      bool alive = co_await send(*l, std::move(hello));
-      while (alive && !over()) {
-        auto p = co_await receive(*l);
-        if (!p) break;
-        if (p->cmd == command::job_assign) {
-          const auto handle = p->args.at(0);
-          const auto data = p->args.at(2);
-          const auto id = data.substr(0, data.find(':'));
-          co_await pause(std::chrono::microseconds(rng_() % 2000));
-          if (l->killed) break;
-          if (static_cast<double>(rng_() % 10000) < cfg_.worker_kill_fraction * 10000 &&
-              submitting()) {
-            ++acct_.worker_kills;
-            kill(*l);  // dies holding the job
-            break;
-          }
-          // A completion written to a connection whose server has since been stopped reaches
-          // nobody (the write may still succeed locally): it is not a completion.
-          if (l->generation != acct_.server_stops) break;
-          auto& j = jobs_[id];
-          if (j.completions++ == 0) j.first_completion = steady::now();
-          if (data != j.data) j.corrupted = true;
-          const std::string result = "done:" + data;
-          auto reply =
-              request(command::work_complete, {handle, result}) + request(command::grab_job, {});
-          alive = co_await send(*l, std::move(reply));
-        } else if (p->cmd == command::no_job) {
-          auto sleep = request(command::pre_sleep, {});
-          alive = co_await send(*l, std::move(sleep));
-        } else if (p->cmd == command::noop) {
-          auto grab = request(command::grab_job, {});
-          alive = co_await send(*l, std::move(grab));
-        }
-      }
+      chaos_worker handler(*this, *l);
+      co_await engine::run_worker(*l->conn, function_, handler);
       workers_[index].reset();
-      net::error_code ignored;
-      l->socket.close(ignored);
+      l->conn->close();
     }
   }
 
@@ -363,7 +301,7 @@ class soak_run {
         kill_at = now + seconds(next_kill(rng_));
         if (auto& victim = clients_[rng_() % cfg_.clients]) {
           ++acct_.client_kills;
-          kill(*victim);
+          victim->conn->close(true);
         }
       }
       if (now >= stop_at && submitting()) {
@@ -382,10 +320,7 @@ class soak_run {
     done_ = true;
     for (auto* group : {&clients_, &workers_})
       for (auto& [i, l] : *group)
-        if (l) {
-          net::error_code ignored;
-          l->socket.close(ignored);
-        }
+        if (l) l->conn->close();
   }
 
   asio::awaitable<void> progress() {
@@ -401,32 +336,19 @@ class soak_run {
     }
   }
 
-  /// Jobs the server still has for the soak's function (admin "status": TOTAL column).
+  /// Jobs the server still has for the soak's function (admin "status": TOTAL column), or -1.
   asio::awaitable<long> queued_jobs() {
-    auto l = co_await open();
-    if (!l) co_return -1;
-    const std::string line = "status\n";
-    net::error_code ec;
-    co_await asio::async_write(l->socket, asio::buffer(line),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    std::string text(4096, '\0');
-    std::string all;
-    // Bounded like every wait: a server that never answers gets its connection closed.
-    asio::steady_timer limit(io_);
-    limit.expires_after(std::chrono::seconds(10));
-    auto on_limit = [l](const net::error_code& timer_ec) {
-      if (!timer_ec) kill(*l);
-    };
-    limit.async_wait(on_limit);
-    while (all.find("\n.\n") == std::string::npos && all.rfind(".\n", 0) != 0) {
-      const auto n = co_await l->socket.async_read_some(
-          asio::buffer(text), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return -1;
-      all.append(text.data(), n);
-    }
-    const auto at = all.find(function_ + "\t");
-    if (at == std::string::npos) co_return 0;
-    co_return std::stol(all.substr(at + function_.size() + 1));
+    engine::actor admin(io_, "status", engine::protocol::admin, {}, {});
+    const auto connected =
+        co_await admin.connect(server_.address("main"), std::chrono::seconds(10));
+    if (!connected) co_return -1;
+    const auto result = co_await admin.admin("status", steady::now() + std::chrono::seconds(10));
+    admin.close(false);
+    if (!result.status) co_return -1;
+    for (const auto& line : result.answer->lines)
+      if (line.rfind(function_ + "\t", 0) == 0)
+        co_return std::stol(line.substr(function_.size() + 1));
+    co_return 0;
   }
 
   /// A duplicate completion is explained if the server stopped after the first one (the stop may
@@ -561,22 +483,21 @@ void print_table(const std::vector<std::pair<std::string, accounting>>& rows) {
   std::printf("\n");
 }
 
-std::string json_of(const std::string& name, const accounting& a) {
-  char buf[1024];
-  std::snprintf(
-      buf, sizeof buf,
-      "{\"target\": \"%s\", \"ok\": %s, \"drained\": %s, \"submitted\": %u, \"client_kills\": %u, "
-      "\"worker_kills\": %u, \"server_stops\": %u, \"foreground\": {\"once\": %u, \"not_owed\": "
-      "%u, "
-      "\"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"lost\": %u}, \"background\": "
-      "{\"once\": %u, \"duplicate_after_stop\": %u, \"duplicate_unexplained\": %u, \"queued\": %u, "
-      "\"lost\": %u, \"unconfirmed\": %u}, \"shared\": {\"answered\": %u, \"lost\": %u}, "
-      "\"corrupted\": %u}",
-      name.c_str(), a.ok() ? "true" : "false", a.drained ? "true" : "false", a.submitted,
-      a.client_kills, a.worker_kills, a.server_stops, a.fg_once, a.fg_not_owed, a.fg_dup_allowed,
-      a.fg_dup_bad, a.fg_lost, a.bg_once, a.bg_dup_allowed, a.bg_dup_bad, a.bg_queued, a.bg_lost,
-      a.bg_unconfirmed, a.shared_answered, a.shared_lost, a.corrupted);
-  return buf;
+void write_row(engine::json_writer& json, const std::string& name, const accounting& a) {
+  json.begin_object().key("target").value(name).key("ok").value(a.ok());
+  json.key("drained").value(a.drained).key("submitted").value(a.submitted);
+  json.key("client_kills").value(a.client_kills).key("worker_kills").value(a.worker_kills);
+  json.key("server_stops").value(a.server_stops);
+  json.key("foreground").begin_object().key("once").value(a.fg_once);
+  json.key("not_owed").value(a.fg_not_owed).key("duplicate_after_stop").value(a.fg_dup_allowed);
+  json.key("duplicate_unexplained").value(a.fg_dup_bad).key("lost").value(a.fg_lost).end_object();
+  json.key("background").begin_object().key("once").value(a.bg_once);
+  json.key("duplicate_after_stop").value(a.bg_dup_allowed);
+  json.key("duplicate_unexplained").value(a.bg_dup_bad).key("queued").value(a.bg_queued);
+  json.key("lost").value(a.bg_lost).key("unconfirmed").value(a.bg_unconfirmed).end_object();
+  json.key("shared").begin_object().key("answered").value(a.shared_answered);
+  json.key("lost").value(a.shared_lost).end_object();
+  json.key("corrupted").value(a.corrupted).end_object();
 }
 
 }  // namespace
@@ -652,16 +573,16 @@ int main(int argc, char** argv) {
   if (targets.empty()) targets.push_back({"reference", ""});
 
   std::vector<std::pair<std::string, accounting>> rows;
-  std::string json = "[";
   for (const auto& t : targets) {
     std::fprintf(stderr,
                  "gearspec-soak: %s: %.0f s of load with faults, then up to %.0f s to drain\n",
                  t.name.c_str(), cfg.duration_s, cfg.drain_s);
-    std::unique_ptr<engine::target> target;
-    if (t.spawn.empty())
-      target = std::make_unique<targets::embedded_target>();
-    else
-      target = std::make_unique<engine::spawn_target>(t.spawn, 1.0, true);
+    targets::target_spec spec;
+    if (!t.spawn.empty()) {
+      spec.spawn = t.spawn;
+      spec.persistent = true;
+    }
+    const auto target = targets::make_target(spec);
     std::unique_ptr<engine::target_instance> instance;
     try {
       instance = target->start({"main"}, engine::server_needs{true, true});
@@ -682,11 +603,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gearspec-soak: %s: did not drain within the time given\n",
                    t.name.c_str());
     rows.emplace_back(t.name, a);
-    json += (json.size() > 1 ? ", " : "") + json_of(t.name, a);
   }
-  json += "]\n";
   print_table(rows);
-  if (!json_path.empty()) std::ofstream(json_path) << json;
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    engine::json_writer json(out);
+    json.begin_array();
+    for (const auto& [name, a] : rows) write_row(json, name, a);
+    json.end_array().newline();
+  }
   for (const auto& [name, a] : rows)
     if (!a.ok()) return 1;
   return 0;

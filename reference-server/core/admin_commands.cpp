@@ -9,6 +9,7 @@
 
 #include "harness/wire/admin.hpp"
 #include "harness/wire/ascii.hpp"
+#include "reference-server/core/core_util.hpp"
 #include "reference-server/core/job_server.hpp"
 
 namespace gearspec::refsrv {
@@ -18,11 +19,6 @@ constexpr std::string_view ok_line = "OK\r\n";
 constexpr std::string_view unknown_command = "ERR UNKNOWN_COMMAND Unknown+server+command\r\n";
 constexpr std::string_view incomplete_args =
     "ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command\r\n";
-
-bool parse_number(const std::string& s, std::int64_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && end == s.data() + s.size();
-}
 
 }  // namespace
 
@@ -122,12 +118,12 @@ void job_server::admin_maxqueue(connection& c, const std::vector<std::string>& a
   std::array<std::int64_t, 3> limits{};
   std::vector<std::int64_t> numbers;
   for (std::size_t i = 1; i < args.size(); ++i) {
-    std::int64_t v = 0;
-    if (!parse_number(args[i], v)) {
+    const auto v = detail::parse_int(args[i]);
+    if (!v) {
       send_text(c.id, incomplete_args);
       return;
     }
-    numbers.push_back(v);
+    numbers.push_back(*v);
   }
   if (numbers.size() == 1) limits.fill(numbers[0]);
   for (std::size_t i = 0; numbers.size() > 1 && i < numbers.size(); ++i) limits[i] = numbers[i];

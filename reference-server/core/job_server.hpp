@@ -135,12 +135,12 @@ class job_server {
     std::string aggregator;
     bool has_reducer = false;
     priority prio = priority::normal;
-    bool keep_alive = false;       ///< a background submitter is attached: never abandoned
+    bool keep_alive = false;  ///< a background submitter is attached: never abandoned
     /// Attached foreground submissions in submission order, one entry per SUBMIT (a connection
     /// that submitted the same key twice appears twice and hears every WORK_* twice).
     std::vector<conn_id> clients;
-    conn_id worker = 0;            ///< 0 while not assigned
-    bool queued = false;           ///< linked into fn->queues[prio]
+    conn_id worker = 0;   ///< 0 while not assigned
+    bool queued = false;  ///< linked into fn->queues[prio]
     std::string numerator = "0";
     std::string denominator = "0";
     std::uint32_t attempts = 0;  ///< times assigned and lost (worker loss, timeout)

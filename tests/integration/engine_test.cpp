@@ -11,11 +11,16 @@
 #include "harness/engine/suite.hpp"
 #include "harness/scenario/loader.hpp"
 #include "harness/targets/embedded_target.hpp"
+#include "harness/targets/fixed_target.hpp"
+#include "harness/targets/spawn_target.hpp"
 
 namespace gearspec::engine {
 namespace {
 
 using scenario::load_scenario_string;
+using targets::fixed_target;
+using targets::pick_free_port;
+using targets::spawn_target;
 
 const std::string head = R"(title: t
 requirements: [TEST]

@@ -151,4 +151,4 @@ def test_server_refuses_a_queue_it_cannot_trust(tmp_path):
 
 def test_persistent_needs_spawn(suite):
     r = run(str(suite), "--persistent")
-    assert r.returncode == 2 and "--persistent describes a --spawn command" in r.stderr, r.stderr
+    assert r.returncode == 2 and "--persistent goes with --spawn" in r.stderr, r.stderr
