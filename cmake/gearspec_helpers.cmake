@@ -11,6 +11,9 @@ function(gearspec_warnings target)
     # g++ 12 with ASan reports maybe-uninitialized inside libstdc++'s <regex> and <functional>
     # (false positives in system headers instantiated in our code).
     target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+    # It also pairs Asio's coroutine frame allocation (a recycling ::operator new) with the frame's
+    # own operator delete and calls them mismatched (-Wmismatched-new-delete; a false positive).
+    target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
   endif()
 endfunction()
 
