@@ -98,6 +98,11 @@ struct suite_run {
   std::vector<scenario::scenario> scenarios;
   std::vector<engine::scenario_result> results;
   std::string target;
+  std::string profile;
+  engine::capability_report capabilities;
+  engine::run_report report() const {
+    return {&results, target, profile, &capabilities, nullptr};
+  }
 };
 
 }  // namespace
@@ -302,22 +307,49 @@ PYBIND11_MODULE(_gearspec, m) {
              engine::print_details(out, r.results.at(i), style);
              return out.str();
            })
+      .def("variant", [](const suite_run& r, std::size_t i) { return r.results.at(i).variant; })
+      .def("level",
+           [](const suite_run& r, std::size_t i) { return r.results.at(i).source->level; })
+      .def("blocked_by",
+           [](const suite_run& r, std::size_t i) { return r.results.at(i).blocked_by; })
       .def("write_junit",
            [](const suite_run& r, const std::string& path) {
-             if (!engine::write_junit(path, r.results, r.target))
+             if (!engine::write_junit(path, r.report()))
                throw py::value_error("cannot write " + path);
            })
       .def("write_json", [](const suite_run& r, const std::string& path) {
-        if (!engine::write_json(path, r.results, r.target))
-          throw py::value_error("cannot write " + path);
+        if (!engine::write_json(path, r.report())) throw py::value_error("cannot write " + path);
       });
+
+  py::class_<engine::capability_report>(
+      m, "Capabilities", "What a capability probe found: present names, missing name -> why.")
+      .def_readonly("present", &engine::capability_report::present)
+      .def_readonly("missing", &engine::capability_report::missing)
+      .def_readonly("probed", &engine::capability_report::probed)
+      .def_property_readonly(
+          "grab", [](const engine::capability_report& c) { return std::string(wire::name(c.grab)); });
+
+  m.def(
+      "probe_capabilities",
+      [](std::vector<std::string> targets, std::string spawn, bool persistent,
+         py::dict reference_options, double timeout_scale, unsigned jobs) {
+        auto target = make_target(targets, spawn, persistent, reference_options, timeout_scale);
+        engine::run_options options;
+        options.timeout_scale = timeout_scale;
+        py::gil_scoped_release release;
+        return engine::probe_capabilities(*target, options, jobs);
+      },
+      py::arg("targets") = std::vector<std::string>{}, py::arg("spawn") = "",
+      py::arg("persistent") = false, py::arg("reference_options") = py::dict(),
+      py::arg("timeout_scale") = 1.0, py::arg("jobs") = 2);
 
   m.def(
       "run_scenarios",
       [](std::vector<scenario::scenario> scenarios, std::vector<std::string> targets,
          std::string spawn, bool persistent, py::dict reference_options,
          std::optional<std::string> profile_path, unsigned jobs, unsigned repeat,
-         double timeout_scale) {
+         double timeout_scale, bool probe,
+         std::optional<engine::capability_report> capabilities) {
         auto run = std::make_shared<suite_run>();
         run->scenarios = std::move(scenarios);
         auto target = make_target(targets, spawn, persistent, reference_options, timeout_scale);
@@ -329,8 +361,17 @@ PYBIND11_MODULE(_gearspec, m) {
         options.repeat = repeat;
         options.run.timeout_scale = timeout_scale;
         options.profile = profile ? &*profile : nullptr;
+        if (profile) run->profile = profile->implementation + " " + profile->version;
         {
           py::gil_scoped_release release;
+          if (capabilities || probe) {
+            run->capabilities = capabilities
+                                    ? *capabilities
+                                    : engine::probe_capabilities(*target, options.run, jobs);
+            for (const auto& [name, why] : run->capabilities.missing)
+              options.missing_capabilities.insert(name);
+            options.run.grab = run->capabilities.grab;
+          }
           run->results = engine::run_suite(run->scenarios, *target, options);
         }
         return run;
@@ -338,7 +379,8 @@ PYBIND11_MODULE(_gearspec, m) {
       py::arg("scenarios"), py::arg("targets") = std::vector<std::string>{}, py::arg("spawn") = "",
       py::arg("persistent") = false, py::arg("reference_options") = py::dict(),
       py::arg("profile") = std::nullopt, py::arg("jobs") = 1, py::arg("repeat") = 1,
-      py::arg("timeout_scale") = 1.0);
+      py::arg("timeout_scale") = 1.0, py::arg("probe") = true,
+      py::arg("capabilities") = std::nullopt);
 
   m.def(
       "parallel",

@@ -45,10 +45,13 @@ target (default: a fresh embedded reference server per scenario):
 selection:
   --id GLOB                   only scenarios whose id matches (repeatable)
   --tag TAG                   only scenarios with this tag (repeatable; any of them)
+  --level LEVEL[,LEVEL]       only scenarios of these levels: MUST (what PROTOCOL demands),
+                              SHOULD, IMPL
   --list                      list the selected scenarios and exit
 
 running:
   -j N                        run N scenarios at once (default 1)
+  --no-probe                  do not probe the target's capabilities first (nothing is blocked)
   --repeat N                  run everything N times
   --timeout-scale X           multiply every timeout (slow targets), default 1
   --max-time DURATION         stop starting scenarios after this long (e.g. 10m)
@@ -69,7 +72,9 @@ struct run_args {
   std::optional<std::string> profile;
   std::vector<std::string> ids;
   std::vector<std::string> tags;
+  std::vector<std::string> levels;
   bool list = false;
+  bool probe = true;
   unsigned jobs = 1;
   unsigned repeat = 1;
   double timeout_scale = 1.0;
@@ -103,7 +108,38 @@ bool selected(const scenario::scenario& s, const run_args& a) {
         return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
       }))
     return false;
+  if (!a.levels.empty() && std::find(a.levels.begin(), a.levels.end(), s.level) == a.levels.end())
+    return false;
   return true;
+}
+
+/// Why a profile entry does not fit a scenario it matches, if it does not.
+std::optional<std::string> profile_entry_problem(const scenario::profile_entry& e,
+                                                 const scenario::scenario& s) {
+  using kind = scenario::profile_entry::verdict;
+  if (e.expect == kind::expected_fail && s.level == "IMPL")
+    return "'" + s.id + "' is an IMPL scenario: it never fails by itself, so it cannot be an " +
+           "expected failure (pin the variant the implementation shows instead)";
+  if (e.expect == kind::pinned) {
+    if (s.variants.empty())
+      return "'" + s.id + "' has no variants to pin (only IMPL scenarios have them)";
+    if (std::none_of(s.variants.begin(), s.variants.end(),
+                     [&](const auto& v) { return v.name == e.variant; }))
+      return "'" + s.id + "' has no variant '" + e.variant + "'";
+  }
+  return std::nullopt;
+}
+
+/// docs/requirements.md of the repository the scenarios come from (for requirement texts).
+std::string catalog_path(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  for (const auto& p : paths) {
+    for (auto dir = fs::absolute(p); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      const auto candidate = dir / "docs" / "requirements.md";
+      if (fs::is_regular_file(candidate)) return candidate.string();
+    }
+  }
+  return std::string(GEARSPEC_SOURCE_DIR) + "/docs/requirements.md";
 }
 
 }  // namespace
@@ -139,6 +175,18 @@ int run_command(const std::vector<std::string_view>& argv) {
         a.tags.push_back(value());
       } else if (flag == "--list") {
         a.list = true;
+      } else if (flag == "--level") {
+        const auto v = value();
+        for (std::size_t at = 0; at <= v.size();) {
+          const auto comma = std::min(v.find(',', at), v.size());
+          const auto level = v.substr(at, comma - at);
+          if (level != "MUST" && level != "SHOULD" && level != "IMPL")
+            throw std::invalid_argument("--level takes MUST, SHOULD or IMPL (comma-separated)");
+          a.levels.push_back(level);
+          at = comma + 1;
+        }
+      } else if (flag == "--no-probe") {
+        a.probe = false;
       } else if (flag == "-j" || flag == "--jobs") {
         a.jobs = parse_count(flag, value());
       } else if (flag.starts_with("-j") && flag.size() > 2) {
@@ -219,6 +267,13 @@ int run_command(const std::vector<std::string_view>& argv) {
                        e.pattern.c_str());
           ++load_errors;
         }
+        for (const auto& s : all) {
+          if (!scenario::glob_match(e.pattern, s.id)) continue;
+          if (auto problem = profile_entry_problem(e, s)) {
+            std::fprintf(stderr, "%s: %s\n", e.mark.str().c_str(), problem->c_str());
+            ++load_errors;
+          }
+        }
       }
     } catch (const scenario::scenario_error& e) {
       std::fprintf(stderr, "%s\n", e.what());
@@ -257,15 +312,26 @@ int run_command(const std::vector<std::string_view>& argv) {
     return usage_error(e.what());
   }
 
+  const auto catalog = scenario::load_requirement_catalog(catalog_path(a.paths));
   engine::terminal_style style;
   style.colour = !a.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
   style.verbose = a.verbose;
+  style.catalog = &catalog;
+  const std::string profile_name =
+      profile ? profile->implementation + " " + profile->version : std::string();
   std::cout << "gearspec: " << chosen.size() << " scenario" << (chosen.size() == 1 ? "" : "s")
             << " against " << target->describe()
-            << (profile ? " with profile " + profile->implementation + " " + profile->version : "")
+            << (profile ? " with profile " + profile_name : "")
             << (a.repeat > 1 ? ", " + std::to_string(a.repeat) + " rounds" : "") << "\n";
   engine::suite_options options;
   options.run.timeout_scale = a.timeout_scale;
+  engine::capability_report capabilities;
+  if (a.probe) {
+    capabilities = engine::probe_capabilities(*target, options.run, a.jobs);
+    for (const auto& [name, why] : capabilities.missing) options.missing_capabilities.insert(name);
+    options.run.grab = capabilities.grab;
+    engine::print_capabilities(std::cout, capabilities);
+  }
   options.jobs = a.jobs;
   options.repeat = a.repeat;
   options.profile = profile ? &*profile : nullptr;
@@ -276,13 +342,14 @@ int run_command(const std::vector<std::string_view>& argv) {
   };
   const auto results = engine::run_suite(chosen, *target, options);
   for (const auto& r : results) engine::print_details(std::cout, r, style);
-  engine::print_summary(std::cout, results, target->describe(), style);
+  engine::run_report report{&results, target->describe(), profile_name, &capabilities, &catalog};
+  engine::print_summary(std::cout, report, style);
   int code = engine::count(results).ok() ? exit_ok : exit_failures;
-  if (a.junit && !engine::write_junit(*a.junit, results, target->describe())) {
+  if (a.junit && !engine::write_junit(*a.junit, report)) {
     std::fprintf(stderr, "gearspec run: cannot write %s\n", a.junit->c_str());
     code = exit_usage;
   }
-  if (a.json && !engine::write_json(*a.json, results, target->describe())) {
+  if (a.json && !engine::write_json(*a.json, report)) {
     std::fprintf(stderr, "gearspec run: cannot write %s\n", a.json->c_str());
     code = exit_usage;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "harness/wire/ascii.hpp"
 #include "harness/wire/printer.hpp"
 
 namespace gearspec::engine {
@@ -19,6 +20,24 @@ std::string ms_text(milliseconds d) {
 
 /// What arrived, in words, when the stream could not be decoded (frame and result of the
 /// failing decode; rest: the bytes from the failing frame on).
+/// A short name for the kind of undecodable input (for grouping failures).
+std::string undecodable_kind(const wire::decode_result& r) {
+  switch (static_cast<wire::errc>(r.error.value())) {
+    case wire::errc::bad_magic:
+      return "bytes without a packet magic";
+    case wire::errc::unexpected_magic:
+      return "a response with the request magic \\0REQ";
+    case wire::errc::unknown_command:
+      return "a packet of unknown type";
+    case wire::errc::too_few_arguments:
+      return "a packet with too few arguments";
+    case wire::errc::packet_too_large:
+      return "a packet above the size limit";
+    default:
+      return r.error.message();
+  }
+}
+
 std::string undecodable(const wire::decode_result& r, const wire::frame& f, std::string_view rest) {
   const auto bytes = [](std::string_view b) { return quote(b.substr(0, 24)); };
   switch (static_cast<wire::errc>(r.error.value())) {
@@ -166,6 +185,7 @@ void actor::decode_received(std::string_view bytes) {
     if (r.status == wire::decode_status::error) {
       // The first bad frame ends decoding: what follows cannot be trusted to be framed right.
       garbage_ = undecodable(r, f, rest);
+      garbage_kind_ = "undecodable: " + undecodable_kind(r);
       record('<', "undecodable: " + garbage_);
       break;
     }
@@ -199,10 +219,18 @@ asio::awaitable<void> actor::reader() {
 
 asio::awaitable<step_outcome> actor::write(std::string bytes, scenario::write_pacing pacing,
                                            std::string shown, std::optional<wire::packet> packet) {
+  if (packet) {
+    last_request_ = std::string(wire::name(packet->cmd));
+    last_packet_ = packet->cmd;
+  } else if (!shown.empty()) {
+    last_request_ = "raw bytes";
+    last_packet_.reset();
+  }
   if (!shown.empty()) record('>', std::move(shown), std::move(packet));
   if (closed_)
     co_return step_outcome::fail("an open connection to write to",
-                                 "the connection was " + close_reason_);
+                                 "the connection was " + close_reason_, {},
+                                 "connection closed before a write");
   const std::size_t piece = pacing.chunk ? pacing.chunk : std::max<std::size_t>(bytes.size(), 1);
   for (std::size_t at = 0; at < bytes.size() || (at == 0 && bytes.empty()); at += piece) {
     net::error_code ec;
@@ -251,12 +279,25 @@ asio::awaitable<std::optional<wire::packet>> actor::next_packet(steady_time dead
 asio::awaitable<step_outcome> actor::expect(const alternatives& wanted, variables& vars,
                                             steady_time deadline, milliseconds limit,
                                             std::vector<wire::packet>* matched) {
+  // When the step awaits the answer to the actor's last request (JOB_ASSIGN after GRAB_JOB), a
+  // packet that cannot be that answer (a NOOP) does not end the wait: what is reported is then
+  // whether the answer ever came.
+  std::vector<wire::command> answers;
+  if (last_packet_) answers = answers_to(*last_packet_);
+  const auto is_answer = [&answers](wire::command c) {
+    return std::find(answers.begin(), answers.end(), c) != answers.end();
+  };
+  bool awaits_answer = !answers.empty();
+  for (const auto& sequence : wanted)
+    if (sequence.empty() || !is_answer(sequence.front().cmd)) awaits_answer = false;
+  const std::string request = last_request_;
   while (!aborted_) {
     inbox_judgement j;
     try {
       j = judge_inbox(wanted, inbox_, ignore_, vars);
     } catch (const bad_pattern& e) {
-      co_return step_outcome::error(describe(wanted, vars), e.what(), "the scenario's fault");
+      co_return step_outcome::error(describe(wanted, vars), e.what(), "the scenario's fault",
+                                    "the scenario's regex is invalid");
     }
     if (j.result == inbox_judgement::kind::match) {
       vars.commit(j.captures);
@@ -268,20 +309,48 @@ asio::awaitable<step_outcome> actor::expect(const alternatives& wanted, variable
       inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<long>(j.consumed));
       co_return step_outcome::ok();
     }
-    if (j.result == inbox_judgement::kind::mismatch)
-      co_return step_outcome::fail(describe(wanted, vars), show(j.relevant));
+    const bool answered = std::any_of(j.relevant.begin(), j.relevant.end(),
+                                      [&](const wire::packet* p) { return is_answer(p->cmd); });
+    const bool keep_waiting = awaits_answer && !answered && garbage_.empty() && !closed_ &&
+                              clock::now() < deadline;
+    if (j.result == inbox_judgement::kind::mismatch && !keep_waiting) {
+      if (awaits_answer && !answered)
+        co_return step_outcome::fail(describe(wanted, vars),
+                                     "no answer to " + request + " within " + ms_text(limit) +
+                                         "; what came instead: " + show(j.relevant),
+                                     "timeout", "no answer to " + request);
+      co_return step_outcome::fail(describe(wanted, vars), show(j.relevant), {},
+                                   mismatch_cause(wanted, j.relevant, request, vars));
+    }
     if (!garbage_.empty())
-      co_return step_outcome::fail(describe(wanted, vars), "undecodable bytes: " + garbage_);
+      co_return step_outcome::fail(describe(wanted, vars), "undecodable bytes: " + garbage_, {},
+                                   garbage_kind_);
     if (closed_)
       co_return step_outcome::fail(
           describe(wanted, vars),
-          "connection " + close_reason_ + (j.relevant.empty() ? "" : " after a partial match"));
+          "connection " + close_reason_ + (j.relevant.empty() ? "" : " after a partial match"), {},
+          (request.empty() ? "" : "after " + request + ": ") + "connection closed instead of " +
+              expected_kinds(wanted));
     if (clock::now() >= deadline) {
-      std::string actual = "nothing within " + ms_text(limit);
-      if (!j.relevant.empty())
-        actual = "only " + wire::to_string(*j.relevant[0]) + (j.relevant.size() > 1 ? " ..." : "") +
-                 " (timed out)";
-      co_return step_outcome::fail(describe(wanted, vars), actual, "timeout");
+      if (j.relevant.empty() || (awaits_answer && !answered)) {
+        // "No answer to X" only where the step awaits X's answer; a WORK_DATA that never comes
+        // after a SUBMIT_JOB is not a missing answer to the submit.
+        const bool unanswered = awaits_answer && !request.empty();
+        std::string actual = unanswered
+                                 ? "no answer to " + request + " within " + ms_text(limit)
+                                 : "nothing within " + ms_text(limit);
+        if (!j.relevant.empty()) actual += "; what came instead: " + show(j.relevant);
+        co_return step_outcome::fail(
+            describe(wanted, vars), actual, "timeout",
+            unanswered ? "no answer to " + request
+                       : expected_kinds(wanted) + " never came" +
+                             (request.empty() ? "" : " (after " + request + ")"));
+      }
+      co_return step_outcome::fail(
+          describe(wanted, vars),
+          "only " + wire::to_string(*j.relevant[0]) + (j.relevant.size() > 1 ? " ..." : "") +
+              " (timed out)",
+          "timeout", mismatch_cause(wanted, j.relevant, request, vars));
     }
     co_await nap(deadline);
   }
@@ -293,10 +362,14 @@ asio::awaitable<step_outcome> actor::expect_none(milliseconds window) {
   const auto expected = "nothing for " + ms_text(window);
   while (!aborted_) {
     if (const auto* p = first_unignored(inbox_, ignore_))
-      co_return step_outcome::fail(expected, wire::to_string(*p));
-    if (!garbage_.empty()) co_return step_outcome::fail(expected, "undecodable bytes: " + garbage_);
+      co_return step_outcome::fail(expected, wire::to_string(*p), {},
+                                   "unexpected " + std::string(wire::name(p->cmd)) +
+                                       " where nothing should arrive");
+    if (!garbage_.empty())
+      co_return step_outcome::fail(expected, "undecodable bytes: " + garbage_, {}, garbage_kind_);
     if (closed_)
-      co_return step_outcome::fail("an open, quiet connection", "connection " + close_reason_);
+      co_return step_outcome::fail("an open, quiet connection", "connection " + close_reason_, {},
+                                   "connection closed where it should stay open");
     if (clock::now() >= deadline) co_return step_outcome::ok();
     co_await nap(deadline);
   }
@@ -307,9 +380,11 @@ asio::awaitable<step_outcome> actor::expect_closed(steady_time deadline, millise
   const std::string expected = "the server closes the connection";
   while (!aborted_) {
     if (const auto* p = first_unignored(inbox_, ignore_))
-      co_return step_outcome::fail(expected, wire::to_string(*p) + " arrived first");
+      co_return step_outcome::fail(expected, wire::to_string(*p) + " arrived first", {},
+                                   std::string(wire::name(p->cmd)) + " instead of a close");
     if (!garbage_.empty())
-      co_return step_outcome::fail(expected, "undecodable bytes arrived first: " + garbage_);
+      co_return step_outcome::fail(expected, "undecodable bytes arrived first: " + garbage_, {},
+                                   garbage_kind_);
     if (closed_) {
       if (binary() && decoder_.buffered() > 0)
         co_return step_outcome::fail(expected,
@@ -319,7 +394,9 @@ asio::awaitable<step_outcome> actor::expect_closed(steady_time deadline, millise
       co_return step_outcome::ok();
     }
     if (clock::now() >= deadline)
-      co_return step_outcome::fail(expected, "still open after " + ms_text(limit), "timeout");
+      co_return step_outcome::fail(expected, "still open after " + ms_text(limit), "timeout",
+                                   (last_request_.empty() ? "" : "after " + last_request_ + ": ") +
+                                       "the connection stays open");
     co_await nap(deadline);
   }
   co_return step_outcome::aborted();
@@ -328,6 +405,12 @@ asio::awaitable<step_outcome> actor::expect_closed(steady_time deadline, millise
 asio::awaitable<admin_result> actor::exchange(const std::string& line, steady_time deadline) {
   admin_result out;
   out.status = co_await write(line + "\n", {}, {}, {});
+  const auto space = line.find(' ');
+  last_request_ = wire::to_lower(line.substr(0, std::min(line.size(), space)));
+  if (last_request_ == "show" || last_request_ == "cancel" || last_request_ == "create" ||
+      last_request_ == "drop")  // two-word commands
+    last_request_ = wire::to_lower(line.substr(0, line.find(' ', space + 1)));
+  last_packet_.reset();
   if (!out.status) co_return out;
   const auto shape = wire::admin_response_shape(line);
   while (!aborted_) {
@@ -339,13 +422,15 @@ asio::awaitable<admin_result> actor::exchange(const std::string& line, steady_ti
       co_return out;
     }
     if (r.status == wire::decode_status::error) {
-      out.status = step_outcome::fail("an admin answer", r.error.message());
+      out.status = step_outcome::fail("an admin answer", r.error.message(), {},
+                                      "admin " + last_request_ + ": an undecodable answer");
       co_return out;
     }
     if (closed_) {
       out.status = step_outcome::fail(
           "an answer to " + quote(line),
-          "connection " + close_reason_ + (text_.empty() ? "" : " after " + quote(text_)));
+          "connection " + close_reason_ + (text_.empty() ? "" : " after " + quote(text_)), {},
+          "admin " + last_request_ + ": connection closed instead of an answer");
       co_return out;
     }
     if (clock::now() >= deadline) {
@@ -353,7 +438,7 @@ asio::awaitable<admin_result> actor::exchange(const std::string& line, steady_ti
           step_outcome::fail("an answer to " + quote(line),
                              text_.empty() ? "nothing (timed out)"
                                            : "incomplete answer " + quote(text_) + " (timed out)",
-                             "timeout");
+                             "timeout", "admin " + last_request_ + ": no answer");
       co_return out;
     }
     co_await nap(deadline);
@@ -412,23 +497,27 @@ asio::awaitable<admin_result> actor::poll_admin(const std::string& line, const a
     co_return last;
   }
   last.status = step_outcome::fail(wrong, show(*last.answer),
-                                   "timeout after " + std::to_string(polls) + " polls");
+                                   "timeout after " + std::to_string(polls) + " polls",
+                                   "admin " + last_request_ + ": the awaited answer never came");
   co_return last;
 }
 
 step_outcome actor::audit() const {
   if (!garbage_.empty())
-    return step_outcome::fail("only Gearman packets", "undecodable bytes: " + garbage_);
+    return step_outcome::fail("only Gearman packets", "undecodable bytes: " + garbage_, {},
+                              garbage_kind_);
   if (const auto* p = first_unignored(inbox_, ignore_))
     return step_outcome::fail(
         "no packet that no step expects", wire::to_string(*p),
-        "unexpected packet (expect it, or add its type to the actor's ignore list)");
+        "unexpected packet (expect it, or add its type to the actor's ignore list)",
+        "an extra " + std::string(wire::name(p->cmd)) + " nobody expected");
   if (binary() && closed_ && !closed_by_us_ && !close_expected_ && !lost_to_restart)
-    return step_outcome::fail(
-        "the connection to stay open", "connection " + close_reason_,
-        "unexpected disconnect (add an expect_closed step if the server should "
-        "close it)");
-  if (!text_.empty()) return step_outcome::fail("no unread admin output", quote(text_));
+    return step_outcome::fail("the connection to stay open", "connection " + close_reason_,
+                              "unexpected disconnect (add an expect_closed step if the server "
+                              "should close it)",
+                              "an unexpected disconnect");
+  if (!text_.empty())
+    return step_outcome::fail("no unread admin output", quote(text_), {}, "extra admin output");
   return step_outcome::ok();
 }
 

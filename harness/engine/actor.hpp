@@ -38,15 +38,20 @@ struct step_outcome {
   std::string expected;
   std::string actual;
   std::string note;
+  /// Why, in a few stable words, so reports can group failures by cause (expectation.hpp).
+  std::string cause;
 
   static step_outcome ok() { return {}; }
-  static step_outcome fail(std::string expected, std::string actual, std::string note = {}) {
-    return {kind::fail, std::move(expected), std::move(actual), std::move(note)};
+  static step_outcome fail(std::string expected, std::string actual, std::string note = {},
+                           std::string cause = {}) {
+    return {kind::fail, std::move(expected), std::move(actual), std::move(note), std::move(cause)};
   }
-  static step_outcome error(std::string expected, std::string actual, std::string note = {}) {
-    return {kind::error, std::move(expected), std::move(actual), std::move(note)};
+  static step_outcome error(std::string expected, std::string actual, std::string note = {},
+                            std::string cause = {}) {
+    return {kind::error, std::move(expected), std::move(actual), std::move(note),
+            std::move(cause)};
   }
-  static step_outcome aborted() { return {kind::aborted, {}, {}, {}}; }
+  static step_outcome aborted() { return {kind::aborted, {}, {}, {}, {}}; }
   explicit operator bool() const noexcept { return result == kind::ok; }
 };
 
@@ -148,6 +153,10 @@ class actor {
   std::string text_;     ///< admin text not yet parsed into an answer
   std::string garbage_;  ///< why the stream could not be decoded, once it could not
   std::string close_reason_;
+  std::string garbage_kind_;  ///< the kind of undecodable input, for causes
+  /// What the actor sent last (a packet name, or an admin command), for causes and messages.
+  std::string last_request_;
+  std::optional<wire::command> last_packet_;
   bool connected_ = false;
   bool closed_ = false;
   bool closed_by_us_ = false;

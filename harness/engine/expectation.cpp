@@ -230,6 +230,73 @@ std::string judge_admin(const scenario::admin_expectation& want, const wire::adm
   return {};
 }
 
+std::vector<wire::command> answers_to(wire::command request) {
+  using wire::command;
+  switch (request) {
+    case command::submit_job:
+    case command::submit_job_bg:
+    case command::submit_job_high:
+    case command::submit_job_high_bg:
+    case command::submit_job_low:
+    case command::submit_job_low_bg:
+    case command::submit_job_sched:
+    case command::submit_job_epoch:
+    case command::submit_reduce_job:
+    case command::submit_reduce_job_background:
+      return {command::job_created, command::error};
+    case command::grab_job:
+      return {command::job_assign, command::no_job, command::error};
+    case command::grab_job_uniq:
+      return {command::job_assign_uniq, command::no_job, command::error};
+    case command::grab_job_all:
+      return {command::job_assign_all, command::job_assign_uniq, command::no_job, command::error};
+    case command::echo_req:
+      return {command::echo_res, command::error};
+    case command::get_status:
+      return {command::status_res, command::error};
+    case command::get_status_unique:
+      return {command::status_res_unique, command::error};
+    case command::option_req:
+      return {command::option_res, command::error};
+    default:
+      return {};
+  }
+}
+
+std::string expected_kinds(const alternatives& wanted) {
+  std::vector<std::string> names;
+  for (const auto& sequence : wanted) {
+    if (sequence.empty()) continue;
+    const std::string n(wire::name(sequence.front().cmd));
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  }
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : "|") + n;
+  return out;
+}
+
+std::string mismatch_cause(const alternatives& wanted, const std::vector<const wire::packet*>& got,
+                           const std::string& request, variables& vars) {
+  const std::string after = request.empty() ? "" : "after " + request + ": ";
+  if (got.empty()) return after + "expected " + expected_kinds(wanted) + ", got nothing";
+  const auto& first = *got.front();
+  // Same packet type, other arguments: name the first argument that differs.
+  for (const auto& sequence : wanted) {
+    if (sequence.empty() || sequence.front().cmd != first.cmd) continue;
+    const auto& e = sequence.front();
+    for (std::size_t a = 0; a < e.args.size(); ++a) {
+      bindings scratch;
+      if (a >= first.args.size() || !matches(e.args[a], first.args[a], vars, scratch))
+        return std::string(wire::name(first.cmd)) + " with another " +
+               std::string(wire::info(first.cmd).arg_names[a]) + " than expected";
+    }
+    return after + "the packets after " + std::string(wire::name(first.cmd)) +
+           " are not the expected ones";
+  }
+  return after + "expected " + expected_kinds(wanted) + ", got " +
+         std::string(wire::name(first.cmd));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Descriptions.
 
@@ -305,6 +372,7 @@ std::string describe(const scenario::step& st) {
                         ? std::string(wire::name(s.alternatives[0][0].cmd))
                         : std::to_string(s.alternatives.size()) + " alternative(s)");
           },
+          [](const scenario::grab_step& s) { return s.actor + ": grab"; },
           [](const scenario::expect_none_step& s) { return s.actor + ": expect_none"; },
           [](const scenario::expect_closed_step& s) { return s.actor + ": expect_closed"; },
           [](const scenario::disconnect_step& s) {
@@ -315,6 +383,9 @@ std::string describe(const scenario::step& st) {
           },
           [](const scenario::sleep_step&) { return std::string("sleep"); },
           [](const scenario::parallel_step&) { return std::string("parallel"); },
+          [](const scenario::timed_step& s) {
+            return "timed (" + std::to_string(s.rounds) + " rounds)";
+          },
           [](const scenario::server_fault_step& s) {
             return (s.crash ? "crash " : "restart ") + s.server;
           },

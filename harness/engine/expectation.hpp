@@ -88,6 +88,18 @@ const wire::packet* first_unignored(const std::deque<wire::packet>& inbox,
 std::string judge_admin(const scenario::admin_expectation& want, const wire::admin_response& got,
                         variables& vars, bindings& pending);
 
+/// The packet types that answer a request (with ERROR), or empty for a request with no answer.
+std::vector<wire::command> answers_to(wire::command request);
+
+/** A short, stable name for why an expectation failed, so reports can group failures by cause:
+    "after GRAB_JOB: expected JOB_ASSIGN, got NOOP", "ERROR with another code than expected".
+    request is what the actor sent last (a packet name or an admin command), or "". */
+std::string mismatch_cause(const alternatives& wanted, const std::vector<const wire::packet*>& got,
+                           const std::string& request, variables& vars);
+
+/// The packet names an alternative list starts with: "JOB_ASSIGN|NO_JOB".
+std::string expected_kinds(const alternatives& wanted);
+
 // ---------------------------------------------------------------------------------------------
 // Descriptions, as the reports print them.
 

@@ -1,10 +1,11 @@
 #include "harness/engine/report.hpp"
 
-#include "harness/engine/json.hpp"
-
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "harness/engine/json.hpp"
 
 namespace gearspec::engine {
 namespace {
@@ -14,30 +15,14 @@ const char* colour_of(verdict v) {
     case verdict::pass:
       return "\033[32m";
     case verdict::expected_fail:
+    case verdict::informational:
       return "\033[36m";
     case verdict::unsupported:
+    case verdict::blocked:
       return "\033[33m";
     default:
       return "\033[31;1m";
   }
-}
-
-const char* label(verdict v) {
-  switch (v) {
-    case verdict::pass:
-      return "PASS ";
-    case verdict::fail:
-      return "FAIL ";
-    case verdict::expected_fail:
-      return "XFAIL";
-    case verdict::unexpected_pass:
-      return "XPASS";
-    case verdict::unsupported:
-      return "SKIP ";
-    case verdict::error:
-      return "ERROR";
-  }
-  return "?    ";
 }
 
 std::string xml_escape(std::string_view s) {
@@ -70,9 +55,15 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : separator) + i;
+  return out;
+}
+
 std::string mismatch_text(const scenario_result& r) {
   std::ostringstream out;
-  if (!r.reason.empty() && r.result != verdict::fail) out << r.reason << "\n";
+  if (!r.reason.empty()) out << r.reason << "\n";
   if (r.run.first) {
     const auto& m = *r.run.first;
     out << "at " << m.mark.str() << " (" << m.step << ")\n";
@@ -83,7 +74,163 @@ std::string mismatch_text(const scenario_result& r) {
   return out.str();
 }
 
+/// The cause a result is grouped under (see root_causes).
+std::string cause_of(const scenario_result& r) {
+  switch (r.result) {
+    case verdict::blocked:
+      return "the target lacks " + join(r.blocked_by);
+    case verdict::unexpected_pass:
+      return "the profile expects a failure, but it passed (stale profile)";
+    case verdict::flaky:
+      return "the verdict changed between rounds (flaky)";
+    case verdict::error:
+      return "error: " + (r.run.first && !r.run.first->note.empty() ? r.run.first->note
+                                                                     : r.reason);
+    case verdict::fail:
+      // A scenario about a capability the probe found missing fails for that reason, like the
+      // scenarios the same gap blocks.
+      if (!r.lacking.empty()) return "the target lacks " + join(r.lacking);
+      if (!r.variant.empty() || !r.attempts.empty())
+        return "the variant the profile pins changed";
+      if (r.run.first && !r.run.first->cause.empty()) return r.run.first->cause;
+      if (r.run.first) return "expected " + r.run.first->expected;
+      return r.reason;
+    case verdict::informational:
+      if (r.run.first && !r.run.first->cause.empty()) return r.run.first->cause;
+      return "none of the known variants";
+    default:
+      return {};
+  }
+}
+
+void print_requirements(std::ostream& out, const scenario_result& r, const terminal_style& style) {
+  out << "   level: " << r.source->level << "   file: " << r.source->file << "\n";
+  for (const auto& id : r.source->requirements) {
+    out << "   " << id;
+    if (style.catalog) {
+      if (auto it = style.catalog->find(id); it != style.catalog->end())
+        out << " (" << it->second.level << "): " << it->second.text;
+    }
+    out << "\n";
+  }
+}
+
+void write_result(json_writer& json, const scenario_result& r);
+
+void write_mismatch(json_writer& json, const std::optional<mismatch>& first) {
+  if (!first) {
+    json.null();
+    return;
+  }
+  const auto& m = *first;
+  json.begin_object().key("at").value(m.mark.str()).key("step").value(m.step);
+  json.key("expected").value(m.expected).key("actual").value(m.actual);
+  json.key("note").value(m.note).key("cause").value(m.cause).end_object();
+}
+
+void write_run(json_writer& json, const scenario_result& r) {
+  json.key("elapsed_ms").value(static_cast<std::int64_t>(r.run.elapsed.count()));
+  json.key("mismatch");
+  write_mismatch(json, r.run.first);
+  json.key("transcript").begin_array();
+  for (const auto& e : r.run.transcript) {
+    json.begin_object().key("ms").value(e.at_ms).key("actor").value(e.actor);
+    json.key("dir").value(std::string(1, e.direction)).key("text").value(e.text).end_object();
+  }
+  json.end_array();
+}
+
+void write_result(json_writer& json, const scenario_result& r) {
+  const auto& s = *r.source;
+  json.begin_object();
+  json.key("id").value(s.id).key("title").value(s.title).key("file").value(s.file);
+  json.key("level").value(s.level).key("requirements").strings(s.requirements);
+  json.key("tags").strings(s.tags).key("rounds").value(r.rounds);
+  json.key("verdict").value(verdict_name(r.result)).key("reason").value(r.reason);
+  json.key("evidence").value(r.evidence).key("blocked_by").strings(r.blocked_by);
+  json.key("variant");
+  if (s.variants.empty())
+    json.null();
+  else
+    json.value(r.variant);
+  json.key("cause").value(cause_of(r));
+  if (!r.attempts.empty()) {
+    json.key("attempts").begin_array();
+    for (const auto& a : r.attempts) {
+      json.begin_object().key("variant").value(a.name);
+      json.key("passed").value(a.result == outcome::pass).key("mismatch");
+      write_mismatch(json, a.first);
+      json.end_object();
+    }
+    json.end_array();
+  }
+  write_run(json, r);
+  if (!r.other_verdicts.empty()) {
+    json.key("other_verdicts").begin_array();
+    for (const auto& [round, other] : r.other_verdicts) {
+      json.begin_object().key("round").value(round).key("verdict").value(verdict_name(other.result));
+      json.key("variant").value(other.variant).key("reason").value(other.reason);
+      write_run(json, other);
+      json.end_object();
+    }
+    json.end_array();
+  }
+  json.end_object();
+}
+
 }  // namespace
+
+const char* verdict_label(verdict v) {
+  switch (v) {
+    case verdict::pass:
+      return "PASS ";
+    case verdict::fail:
+      return "FAIL ";
+    case verdict::expected_fail:
+      return "XFAIL";
+    case verdict::unexpected_pass:
+      return "XPASS";
+    case verdict::unsupported:
+      return "SKIP ";
+    case verdict::blocked:
+      return "BLOCK";
+    case verdict::informational:
+      return "INFO ";
+    case verdict::flaky:
+      return "FLAKY";
+    case verdict::error:
+      return "ERROR";
+  }
+  return "?    ";
+}
+
+std::vector<root_cause> root_causes(const std::vector<scenario_result>& results) {
+  std::vector<root_cause> failing, looks;
+  auto add = [](std::vector<root_cause>& into, const std::string& cause, const std::string& id,
+                verdict v) {
+    auto it = std::find_if(into.begin(), into.end(),
+                           [&](const root_cause& c) { return c.cause == cause; });
+    if (it == into.end()) {
+      into.push_back({cause, {}, 0, 0, false});
+      it = std::prev(into.end());
+    }
+    it->ids.push_back(id);
+    if (is_bad(v)) ++it->failed;
+    if (v == verdict::blocked) ++it->blocked;
+    it->failing = it->failed > 0;
+  };
+  for (const auto& r : results) {
+    if (is_bad(r.result) || r.result == verdict::blocked)
+      add(failing, cause_of(r), r.source->id, r.result);
+    else if (r.result == verdict::informational && r.variant.empty())
+      add(looks, cause_of(r), r.source->id, r.result);
+  }
+  auto by_size = [](const root_cause& a, const root_cause& b) { return a.ids.size() > b.ids.size(); };
+  std::stable_sort(failing.begin(), failing.end(), by_size);
+  std::stable_sort(looks.begin(), looks.end(), by_size);
+  failing.insert(failing.end(), looks.begin(), looks.end());
+  return failing;
+}
 
 void print_progress_line(std::ostream& out, const scenario_result& r, std::size_t done,
                          std::size_t total, const terminal_style& style) {
@@ -92,12 +239,17 @@ void print_progress_line(std::ostream& out, const scenario_result& r, std::size_
   std::snprintf(counter, sizeof counter, "[%*zu/%zu] ", width, done, total);
   out << counter;
   if (style.colour) out << colour_of(r.result);
-  out << label(r.result);
+  out << verdict_label(r.result);
   if (style.colour) out << "\033[0m";
   out << " " << r.source->id;
-  if (r.round > 1) out << " (round " << r.round << ")";
-  if (r.result != verdict::unsupported) out << "  (" << r.run.elapsed.count() << " ms)";
-  if ((r.result == verdict::expected_fail || r.result == verdict::unsupported) && !r.reason.empty())
+  if (is_bad(r.result)) out << "  [" << r.source->level << "]";
+  if (r.result != verdict::unsupported && r.result != verdict::blocked)
+    out << "  (" << r.run.elapsed.count() << " ms)";
+  if (r.result == verdict::informational)
+    out << "  -- " << (r.variant.empty() ? "none of the known variants" : "variant " + r.variant);
+  else if ((r.result == verdict::expected_fail || r.result == verdict::unsupported ||
+            r.result == verdict::blocked) &&
+           !r.reason.empty())
     out << "  -- " << r.reason;
   out << "\n";
 }
@@ -107,65 +259,97 @@ void print_details(std::ostream& out, const scenario_result& r, const terminal_s
   if (!show) return;
   out << "\n";
   if (style.colour) out << colour_of(r.result);
-  out << "== " << label(r.result) << " " << r.source->id;
+  out << "== " << verdict_label(r.result) << " " << r.source->id;
   if (style.colour) out << "\033[0m";
   out << "  " << r.source->title << "\n";
-  out << "   file: " << r.source->file << "   requirements:";
-  for (const auto& req : r.source->requirements) out << " " << req;
-  out << "\n";
+  print_requirements(out, r, style);
   const auto text = mismatch_text(r);
   if (!text.empty()) out << text;
+  for (const auto& a : r.attempts)
+    if (a.first)
+      out << "  variant " << a.name << ": expected " << a.first->expected << "; actual "
+          << a.first->actual << "\n";
   if (!r.run.transcript.empty()) out << "-- transcript --\n" << format_transcript(r.run.transcript);
   if (!r.run.target_logs.empty()) out << r.run.target_logs << "\n";
+  for (const auto& [round, other] : r.other_verdicts) {
+    out << "-- round " << round << ": " << verdict_name(other.result)
+        << (other.variant.empty() ? "" : " (variant " + other.variant + ")") << " --\n";
+    const auto other_text = mismatch_text(other);
+    if (!other_text.empty()) out << other_text;
+    if (!other.run.transcript.empty()) out << format_transcript(other.run.transcript);
+  }
 }
 
-void print_summary(std::ostream& out, const std::vector<scenario_result>& results,
-                   const std::string& target, const terminal_style& style) {
+void print_capabilities(std::ostream& out, const capability_report& caps) {
+  if (!caps.probed || caps.missing.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& [name, why] : caps.missing) names.push_back(name);
+  out << "capabilities the target lacks (scenarios that need them are blocked): " << join(names)
+      << "\n";
+}
+
+void print_summary(std::ostream& out, const run_report& report, const terminal_style& style) {
+  const auto& results = *report.results;
   const auto c = count(results);
   out << "\n"
-      << c.total() << " scenarios against " << target << ": " << c.pass << " passed, " << c.fail
-      << " failed, " << c.expected_fail << " expected failures, " << c.unexpected_pass
-      << " unexpected passes, " << c.unsupported << " unsupported, " << c.error << " errors\n";
-  if (!c.ok()) {
-    out << "needs attention:\n";
-    for (const auto& r : results)
-      if (is_bad(r.result))
-        out << "  " << verdict_name(r.result) << "  " << r.source->id << "  (" << r.source->file
-            << ")\n";
+      << c.total() << (c.total() == 1 ? " scenario" : " scenarios") << " against "
+      << report.target << ": " << c.pass << " passed, "
+      << c.fail << " failed, " << c.expected_fail << " expected failures, " << c.unexpected_pass
+      << " unexpected passes, " << c.flaky << " flaky, " << c.error << " errors, " << c.blocked
+      << " blocked, " << c.informational << " informational, " << c.unsupported
+      << " unsupported\n";
+  const auto causes = root_causes(results);
+  if (!causes.empty()) {
+    out << "root causes, largest first:\n";
+    for (const auto& rc : causes) {
+      out << "  " << rc.ids.size() << " x " << rc.cause;
+      if (rc.failed && rc.blocked)
+        out << "  (" << rc.failed << " failed: they are about it; " << rc.blocked << " blocked)";
+      else if (rc.blocked)
+        out << "  (blocked, not a failure)";
+      else if (!rc.failing)
+        out << "  (none of the known variants, not a failure)";
+      out << "\n";
+      for (std::size_t i = 0; i < rc.ids.size() && i < 12; ++i) out << "      " << rc.ids[i] << "\n";
+      if (rc.ids.size() > 12) out << "      ... and " << rc.ids.size() - 12 << " more\n";
+    }
   }
-  // The plain closing line CI systems read.
   if (style.colour) out << (c.ok() ? "\033[32m" : "\033[31;1m");
-  out << (c.pass + c.expected_fail) << " passed, " << (c.fail + c.unexpected_pass + c.error)
-      << " failed, " << c.unsupported << " skipped";
+  out << (c.ok() ? "OK" : "FAILED") << ": " << c.pass + c.expected_fail << " as expected, "
+      << c.fail + c.unexpected_pass + c.flaky + c.error << " failed, " << c.blocked << " blocked, "
+      << c.informational << " informational, " << c.unsupported << " unsupported";
   if (style.colour) out << "\033[0m";
   out << "\n";
 }
 
-bool write_junit(const std::string& path, const std::vector<scenario_result>& results,
-                 const std::string& target) {
+bool write_junit(const std::string& path, const run_report& report) {
   std::ofstream out(path);
   if (!out) return false;
+  const auto& results = *report.results;
   const auto c = count(results);
   double seconds = 0;
   for (const auto& r : results) seconds += static_cast<double>(r.run.elapsed.count()) / 1000.0;
+  const auto failures = c.fail + c.unexpected_pass + c.flaky;
+  const auto skipped = c.unsupported + c.blocked;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites name=\"gearspec\" tests=\"" << c.total() << "\" failures=\""
-      << c.fail + c.unexpected_pass << "\" errors=\"" << c.error << "\" skipped=\"" << c.unsupported
-      << "\" time=\"" << seconds << "\">\n";
-  out << "  <testsuite name=\"gearspec conformance: " << xml_escape(target) << "\" tests=\""
-      << c.total() << "\" failures=\"" << c.fail + c.unexpected_pass << "\" errors=\"" << c.error
-      << "\" skipped=\"" << c.unsupported << "\" time=\"" << seconds << "\">\n";
+  out << "<testsuites name=\"gearspec\" tests=\"" << c.total() << "\" failures=\"" << failures
+      << "\" errors=\"" << c.error << "\" skipped=\"" << skipped << "\" time=\"" << seconds
+      << "\">\n";
+  out << "  <testsuite name=\"gearspec conformance: " << xml_escape(report.target) << "\" tests=\""
+      << c.total() << "\" failures=\"" << failures << "\" errors=\"" << c.error << "\" skipped=\""
+      << skipped << "\" time=\"" << seconds << "\">\n";
   for (const auto& r : results) {
     const auto& s = *r.source;
     const auto slash = s.id.rfind('/');
     const auto classname =
         slash == std::string::npos ? std::string("gearspec") : "gearspec." + s.id.substr(0, slash);
     out << "    <testcase classname=\"" << xml_escape(classname) << "\" name=\"" << xml_escape(s.id)
-        << (r.round > 1 ? " (round " + std::to_string(r.round) + ")" : "") << "\" file=\""
-        << xml_escape(s.file) << "\" time=\"" << static_cast<double>(r.run.elapsed.count()) / 1000.0
-        << "\">\n";
+        << "\" file=\"" << xml_escape(s.file) << "\" time=\""
+        << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
     out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result)
-        << "\"/>";
+        << "\"/><property name=\"level\" value=\"" << xml_escape(s.level) << "\"/>";
+    if (!s.variants.empty())
+      out << "<property name=\"variant\" value=\"" << xml_escape(r.variant) << "\"/>";
     for (const auto& req : s.requirements)
       out << "<property name=\"requirement\" value=\"" << xml_escape(req) << "\"/>";
     out << "</properties>\n";
@@ -173,17 +357,16 @@ bool write_junit(const std::string& path, const std::vector<scenario_result>& re
     switch (r.result) {
       case verdict::fail:
       case verdict::unexpected_pass:
-        out << "      <failure message=\""
-            << xml_escape(r.run.first ? r.run.first->expected.substr(0, 200)
-                                      : r.reason.substr(0, 200))
-            << "\" type=\"" << verdict_name(r.result) << "\">" << xml_escape(details)
-            << "</failure>\n";
+      case verdict::flaky:
+        out << "      <failure message=\"" << xml_escape(cause_of(r).substr(0, 200)) << "\" type=\""
+            << verdict_name(r.result) << "\">" << xml_escape(details) << "</failure>\n";
         break;
       case verdict::error:
         out << "      <error message=\"" << xml_escape(r.reason.substr(0, 200))
             << "\" type=\"error\">" << xml_escape(details) << "</error>\n";
         break;
       case verdict::unsupported:
+      case verdict::blocked:
         out << "      <skipped message=\"" << xml_escape(r.reason) << "\"/>\n";
         break;
       default:
@@ -194,9 +377,10 @@ bool write_junit(const std::string& path, const std::vector<scenario_result>& re
           << xml_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" +
                         details)
           << "</system-out>\n";
-    else if (is_bad(r.result) && !r.run.transcript.empty())
+    else if ((is_bad(r.result) || r.result == verdict::informational) &&
+             !r.run.transcript.empty())
       out << "      <system-out>"
-          << xml_escape(format_transcript(r.run.transcript) + r.run.target_logs)
+          << xml_escape(details + format_transcript(r.run.transcript) + r.run.target_logs)
           << "</system-out>\n";
     out << "    </testcase>\n";
   }
@@ -204,43 +388,42 @@ bool write_junit(const std::string& path, const std::vector<scenario_result>& re
   return static_cast<bool>(out);
 }
 
-bool write_json(const std::string& path, const std::vector<scenario_result>& results,
-                const std::string& target) {
+bool write_json(const std::string& path, const run_report& report) {
   std::ofstream out(path);
   if (!out) return false;
+  const auto& results = *report.results;
   const auto c = count(results);
   json_writer json(out);
-  json.begin_object().key("tool").value("gearspec").key("target").value(target);
+  json.begin_object().key("tool").value("gearspec").key("target").value(report.target);
+  json.key("profile").value(report.profile);
+  json.key("capabilities").begin_object();
+  if (report.capabilities && report.capabilities->probed) {
+    json.key("probed").value(true).key("present");
+    json.strings({report.capabilities->present.begin(), report.capabilities->present.end()});
+    json.key("missing").begin_object();
+    for (const auto& [name, why] : report.capabilities->missing) json.key(name).value(why);
+    json.end_object();
+  } else {
+    json.key("probed").value(false);
+  }
+  json.end_object();
   json.key("summary").begin_object();
   json.key("total").value(c.total()).key("pass").value(c.pass).key("fail").value(c.fail);
   json.key("expected_fail").value(c.expected_fail).key("unexpected_pass").value(c.unexpected_pass);
-  json.key("unsupported").value(c.unsupported).key("error").value(c.error).key("ok").value(c.ok());
-  json.end_object();
+  json.key("unsupported").value(c.unsupported).key("blocked").value(c.blocked);
+  json.key("informational").value(c.informational).key("flaky").value(c.flaky);
+  json.key("error").value(c.error).key("ok").value(c.ok());
+  json.key("root_causes").begin_array();
+  for (const auto& rc : root_causes(results)) {
+    json.begin_object().key("cause").value(rc.cause).key("count").value(rc.ids.size());
+    json.key("failing").value(rc.failing).key("failed").value(rc.failed);
+    json.key("blocked").value(rc.blocked).key("ids").strings(rc.ids).end_object();
+  }
+  json.end_array().end_object();
   json.key("results").begin_array();
   for (const auto& r : results) {
-    const auto& s = *r.source;
-    json.newline().begin_object();
-    json.key("id").value(s.id).key("title").value(s.title).key("file").value(s.file);
-    json.key("level").value(s.level).key("requirements").strings(s.requirements);
-    json.key("tags").strings(s.tags).key("round").value(r.round);
-    json.key("verdict").value(verdict_name(r.result)).key("reason").value(r.reason);
-    json.key("evidence").value(r.evidence);
-    json.key("elapsed_ms").value(static_cast<std::int64_t>(r.run.elapsed.count()));
-    json.key("mismatch");
-    if (r.run.first) {
-      const auto& m = *r.run.first;
-      json.begin_object().key("at").value(m.mark.str()).key("step").value(m.step);
-      json.key("expected").value(m.expected).key("actual").value(m.actual);
-      json.key("note").value(m.note).end_object();
-    } else {
-      json.null();
-    }
-    json.key("transcript").begin_array();
-    for (const auto& e : r.run.transcript) {
-      json.begin_object().key("ms").value(e.at_ms).key("actor").value(e.actor);
-      json.key("dir").value(std::string(1, e.direction)).key("text").value(e.text).end_object();
-    }
-    json.end_array().end_object();
+    json.newline();
+    write_result(json, r);
   }
   json.newline().end_array().end_object().newline();
   return static_cast<bool>(out);

@@ -1,17 +1,50 @@
 #pragma once
-// Reports: a readable terminal report, JUnit XML and JSON.
+// Reports of a run: a readable terminal report, JUnit XML and JSON (the contract tools and CI
+// read: docs/reading-a-report.md). Every failure shows its level and its requirement's text;
+// failures and blocked scenarios are grouped by root cause, largest group first.
 
+#include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "harness/engine/capabilities.hpp"
 #include "harness/engine/suite.hpp"
 
 namespace gearspec::engine {
 
+/// Scenarios that share one cause (a missing capability, or the same request, expected and
+/// actual packet kind), largest group first.
+struct root_cause {
+  std::string cause;
+  std::vector<std::string> ids;
+  std::size_t failed = 0;   ///< of ids: failures (fail, error, flaky, unexpected pass)
+  std::size_t blocked = 0;  ///< of ids: blocked by the same missing capability
+  /// False for groups with no failure: blocked scenarios, or IMPL scenarios that showed none of
+  /// their known variants (worth a look, not failures).
+  bool failing = true;
+};
+
+/** Groups failures (errors, flaky and stale-profile verdicts too) and blocked scenarios by cause,
+    largest first; a failing scenario about a capability the probe found missing is grouped with
+    the scenarios that capability blocks. Then IMPL scenarios that showed none of their known
+    variants. */
+std::vector<root_cause> root_causes(const std::vector<scenario_result>& results);
+
+/// Everything a report shows about one run.
+struct run_report {
+  const std::vector<scenario_result>* results = nullptr;
+  std::string target;  ///< describe() of the target
+  std::string profile;  ///< "gearmand 1.1.20", or empty
+  const capability_report* capabilities = nullptr;
+  const std::map<std::string, scenario::requirement>* catalog = nullptr;
+};
+
 struct terminal_style {
   bool colour = false;
   bool verbose = false;  ///< transcripts for passing scenarios too
+  const std::map<std::string, scenario::requirement>* catalog = nullptr;
 };
 
 /// "[ 12/150] PASS  attach/late-attach  (23 ms)"
@@ -21,16 +54,19 @@ void print_progress_line(std::ostream& out, const scenario_result& r, std::size_
 /// The first mismatch, the transcript and server logs of a scenario that did not pass.
 void print_details(std::ostream& out, const scenario_result& r, const terminal_style& style);
 
-/// Counts and the list of scenarios that need attention.
-void print_summary(std::ostream& out, const std::vector<scenario_result>& results,
-                   const std::string& target, const terminal_style& style);
+/// One line of counts, the root causes, and the closing line CI systems read.
+void print_summary(std::ostream& out, const run_report& report, const terminal_style& style);
+
+/// The capabilities the probe found missing, one line (nothing if none or not probed).
+void print_capabilities(std::ostream& out, const capability_report& caps);
 
 /// JUnit XML as GitLab, Jenkins and GitHub read it. Returns false if the file cannot be written.
-bool write_junit(const std::string& path, const std::vector<scenario_result>& results,
-                 const std::string& target);
+bool write_junit(const std::string& path, const run_report& report);
 
 /// Every verdict with its transcript. Returns false if the file cannot be written.
-bool write_json(const std::string& path, const std::vector<scenario_result>& results,
-                const std::string& target);
+bool write_json(const std::string& path, const run_report& report);
+
+/// A result's verdict as one word for people: PASS, FAIL, XFAIL, BLOCK, INFO, ...
+const char* verdict_label(verdict v);
 
 }  // namespace gearspec::engine

@@ -1,5 +1,6 @@
 #include "harness/engine/runner.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "harness/net/asio.hpp"
 #include "harness/wire/decoder.hpp"
 #include "harness/wire/encoder.hpp"
+#include "harness/wire/ascii.hpp"
 #include "harness/wire/printer.hpp"
 
 namespace gearspec::engine {
@@ -23,8 +25,10 @@ using std::chrono::milliseconds;
 /// transcript, the first mismatch, the time limit, and the end-of-run audit.
 class scenario_runner {
  public:
-  scenario_runner(const scenario::scenario& s, target_instance& servers, const run_options& options)
+  scenario_runner(const scenario::scenario& s, target_instance& servers, const run_options& options,
+                  const scenario::variant* v)
       : s_(s),
+        variant_(v),
         servers_(servers),
         options_(options),
         watchdog_(io_),
@@ -91,7 +95,7 @@ class scenario_runner {
     failed_ = true;
     const bool error = o.result == step_outcome::kind::error;
     result_.result = error ? outcome::error : outcome::fail;
-    result_.first = mismatch{mark, what, o.expected, o.actual, o.note};
+    result_.first = mismatch{mark, what, o.expected, o.actual, o.note, o.cause};
     record("", '*', (error ? "ERROR at " : "MISMATCH at ") + mark.str() + ": " + what);
     abort_all();
   }
@@ -165,6 +169,37 @@ class scenario_runner {
       co_await joined.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     co_return step_outcome::ok();  // a branch's failure was recorded by the branch
+  }
+
+  /// timed: the rounds one after another; a functional mismatch inside fails as usual, then the
+  /// median round must stay under the limit.
+  asio::awaitable<step_outcome> perform(const step&, const scenario::timed_step& s) {
+    std::vector<double> rounds_ms;
+    for (unsigned i = 0; i < s.rounds; ++i) {
+      const auto start = clock::now();
+      if (!co_await run_steps(s.steps)) co_return step_outcome::ok();  // the failure is recorded
+      rounds_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
+    }
+    std::vector<double> sorted = rounds_ms;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    const auto limit = scaled(s.median_under);
+    const auto ms = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f ms", v);
+      return std::string(buf);
+    };
+    const std::string measured = "median " + ms(median) + " (fastest " + ms(sorted.front()) +
+                                 ", slowest " + ms(sorted.back()) + ", " +
+                                 std::to_string(s.rounds) + " rounds)";
+    record("", '*', "timed: " + measured);
+    if (median <= static_cast<double>(limit.count())) co_return step_outcome::ok();
+    co_return step_outcome::fail(
+        "a median round under " + std::to_string(limit.count()) + " ms", measured,
+        "each round is a few small request/reply exchanges on loopback; a median this slow "
+        "usually means replies are held back (Nagle's algorithm without TCP_NODELAY, or "
+        "replies written in pieces)",
+        "slow replies (median round over " + std::to_string(limit.count()) + " ms)");
   }
 
   /// restart / crash: blocks this thread while the target stops and starts the server (bounded by
@@ -262,6 +297,37 @@ class scenario_runner {
     co_return co_await a.expect(s.alternatives, vars_, clock::now() + limit, limit);
   }
 
+  asio::awaitable<step_outcome> act(const step&, actor& a, const scenario::grab_step& s) {
+    const auto request = options_.grab;
+    const wire::packet sent{wire::packet_magic::request, request, {}};
+    std::string bytes;
+    wire::encode(sent, bytes);
+    const auto written =
+        co_await a.write(std::move(bytes), {}, wire::to_string(sent) + " (grab)", sent);
+    if (!written) co_return written;
+    const auto limit = timeout_of(s.timeout);
+    co_return co_await a.expect(grab_alternatives(s, request), vars_, clock::now() + limit, limit);
+  }
+
+  /// What answers a grab request: the assignment packet of that request, with the step's
+  /// handle, function and data matchers in their places (or NO_JOB).
+  static alternatives grab_alternatives(const scenario::grab_step& s, wire::command request) {
+    using wire::command;
+    if (s.no_job) return {{scenario::packet_expectation{command::no_job, {}, {}}}};
+    auto part = [&s](std::size_t i) {
+      return i < s.assignment.size() ? s.assignment[i] : scenario::matcher::any();
+    };
+    const auto any = scenario::matcher::any();
+    const scenario::packet_expectation uniq{
+        command::job_assign_uniq, {part(0), part(1), any, part(2)}, {}};
+    if (request == command::grab_job_uniq) return {{uniq}};
+    if (request == command::grab_job_all)  // PROTOCOL: JOB_ASSIGN_ALL; C: JOB_ASSIGN_UNIQ without a reducer
+      return {{uniq},
+              {scenario::packet_expectation{
+                  command::job_assign_all, {part(0), part(1), any, any, part(2)}, {}}}};
+    return {{scenario::packet_expectation{command::job_assign, {part(0), part(1), part(2)}, {}}}};
+  }
+
   asio::awaitable<step_outcome> act(const step&, actor& a, const scenario::expect_none_step& s) {
     co_return co_await a.expect_none(s.window);
   }
@@ -294,7 +360,9 @@ class scenario_runner {
           co_return step_outcome::error("an answer to " + quote(line), e.what(),
                                         "the scenario's fault");
         }
-        if (!wrong.empty()) result.status = step_outcome::fail(wrong, show(*result.answer));
+        if (!wrong.empty())
+          result.status = step_outcome::fail(wrong, show(*result.answer), {},
+                                             admin_cause(line, s.answer, *result.answer));
       }
     }
     if (!result.status) co_return result.status;
@@ -302,8 +370,22 @@ class scenario_runner {
     co_return step_outcome::ok();
   }
 
+  /// Why an admin answer was not the expected one, in words that group.
+  static std::string admin_cause(const std::string& line, const scenario::admin_expectation& want,
+                                 const wire::admin_response& got) {
+    using k = scenario::admin_expectation::kind;
+    const auto command = wire::to_lower(line.substr(0, line.find(' ')));
+    if (want.response != k::any && got.type == wire::admin_response::kind::err)
+      return "admin " + command + ": an error answer (" + got.error_code + ")";
+    return "admin " + command + ": other lines than expected";
+  }
+
   asio::awaitable<void> main() {
-    const bool ok = co_await run_steps(s_.steps);
+    bool ok = co_await run_steps(s_.steps);
+    if (ok && variant_) {
+      record("", '*', "variant " + variant_->name + ": " + variant_->description);
+      ok = co_await run_steps(variant_->steps);
+    }
     if (ok && !failed_) {
       // Let stray packets arrive, then nothing may be left unexplained.
       co_await pause(options_.settle);
@@ -317,6 +399,7 @@ class scenario_runner {
   }
 
   const scenario::scenario& s_;
+  const scenario::variant* variant_;
   target_instance& servers_;
   run_options options_;
   asio::io_context io_{1};
@@ -333,8 +416,8 @@ class scenario_runner {
 }  // namespace
 
 run_result run_scenario(const scenario::scenario& s, target_instance& servers,
-                        const run_options& options) {
-  scenario_runner runner(s, servers, options);
+                        const run_options& options, const scenario::variant* v) {
+  scenario_runner runner(s, servers, options, v);
   auto result = runner.run();
   if (result.result != outcome::pass) {
     // A failure because the server process died is an infrastructure error, not a verdict.

@@ -31,6 +31,7 @@ struct mismatch {
   std::string expected;
   std::string actual;
   std::string note;
+  std::string cause;  ///< a few stable words for grouping failures by cause
 };
 
 /// Outcome of running a scenario, before any profile is applied.
@@ -60,11 +61,14 @@ struct run_options {
   std::chrono::milliseconds settle{30};
   /// Fixed value for generated variables (tests); empty = random per run.
   std::string run_token;
+  /// The request a generic `grab` step sends (the first grab request the target answers).
+  wire::command grab = wire::command::grab_job;
 };
 
-/// Runs a scenario against started servers.
+/// Runs a scenario against started servers: its steps, then those of variant v (IMPL scenarios).
 run_result run_scenario(const scenario::scenario& s, target_instance& servers,
-                        const run_options& options = {});
+                        const run_options& options = {},
+                        const scenario::variant* v = nullptr);
 
 /// Prints a transcript, one line per entry.
 std::string format_transcript(const std::vector<transcript_entry>& transcript);

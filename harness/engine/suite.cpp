@@ -1,8 +1,12 @@
 #include "harness/engine/suite.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
+
+#include "harness/engine/capabilities.hpp"
 
 namespace gearspec::engine {
 
@@ -18,6 +22,12 @@ const char* verdict_name(verdict v) {
       return "unexpected-pass";
     case verdict::unsupported:
       return "unsupported";
+    case verdict::blocked:
+      return "blocked";
+    case verdict::informational:
+      return "informational";
+    case verdict::flaky:
+      return "flaky";
     case verdict::error:
       return "error";
   }
@@ -26,44 +36,126 @@ const char* verdict_name(verdict v) {
 
 namespace {
 
+using entry_kind = scenario::profile_entry::verdict;
+
+/// Starts fresh servers and runs the scenario (and a variant of it) once.
+run_result run_once(const scenario::scenario& s, target& t, const server_needs& needs,
+                    const run_options& options, const scenario::variant* v,
+                    std::string& start_error) {
+  std::unique_ptr<target_instance> servers;
+  try {
+    servers = t.start(s.servers, needs);
+  } catch (const std::exception& e) {
+    start_error = std::string("target: ") + e.what();
+    return {};
+  }
+  auto result = run_scenario(s, *servers, options, v);
+  servers.reset();  // stop spawned servers before the next run
+  return result;
+}
+
+/// An IMPL scenario: its variants in order; the first that passes is the one the server shows.
+void judge_variants(const scenario::scenario& s, target& t, const server_needs& needs,
+                    const suite_options& options, const scenario::profile_entry* entry,
+                    scenario_result& r) {
+  // The variant a profile pins is tried first: on a server that still shows it, one run is enough.
+  std::vector<const scenario::variant*> order;
+  for (const auto& v : s.variants) order.push_back(&v);
+  if (entry && entry->expect == entry_kind::pinned)
+    std::stable_partition(order.begin(), order.end(), [&](const scenario::variant* v) {
+      return v->name == entry->variant;
+    });
+  for (const auto* vp : order) {
+    const auto& v = *vp;
+    std::string start_error;
+    auto run = run_once(s, t, needs, options.run, &v, start_error);
+    if (!start_error.empty()) {
+      r.result = verdict::error;
+      r.reason = start_error;
+      return;
+    }
+    r.attempts.push_back({v.name, run.result, run.first});
+    const bool shown = run.result == outcome::pass;
+    if (run.result == outcome::error) {
+      r.run = std::move(run);
+      r.result = verdict::error;
+      r.reason = r.run.first ? r.run.first->note : "error";
+      return;
+    }
+    if (shown || r.attempts.size() == 1) r.run = std::move(run);
+    if (shown) {
+      r.variant = v.name;
+      break;
+    }
+  }
+  r.result = verdict::informational;
+  if (r.variant.empty())
+    r.reason = "none of the known variants (" + std::to_string(s.variants.size()) + " tried)";
+  if (entry && entry->expect == entry_kind::pinned) {
+    r.evidence = entry->evidence;
+    if (r.variant == entry->variant) {
+      r.result = verdict::pass;
+      r.reason = "the variant the profile pins (" + entry->reason + ")";
+    } else {
+      r.result = verdict::fail;
+      r.reason = "the profile pins variant '" + entry->variant + "' (" + entry->reason +
+                 "); the server showed " +
+                 (r.variant.empty() ? "none of the known variants" : "'" + r.variant + "'");
+    }
+  }
+}
+
 scenario_result run_one(const scenario::scenario& s, target& t, const suite_options& options) {
   scenario_result r;
   r.source = &s;
   const scenario::profile_entry* entry = options.profile ? options.profile->find(s.id) : nullptr;
-  if (entry && entry->expect == scenario::profile_entry::verdict::unsupported) {
+  if (entry && entry->expect == entry_kind::unsupported) {
     r.result = verdict::unsupported;
     r.reason = entry->reason;
     r.evidence = entry->evidence;
     return r;
   }
+  for (const auto& need : needed_capabilities(s))
+    if (options.missing_capabilities.count(need)) r.blocked_by.push_back(need);
+  if (!r.blocked_by.empty()) {
+    r.result = verdict::blocked;
+    std::string list;
+    for (const auto& b : r.blocked_by) list += (list.empty() ? "" : ", ") + b;
+    r.reason = "the target lacks " + list;
+    return r;
+  }
   server_needs needs;
   needs.restart = s.needs_restart();
   needs.persistent_queue = s.needs_persistent_queue();
+  needs.disposable = s.needs_disposable_server();
   if (auto why = t.unsupported(s.servers, needs)) {
     r.result = verdict::unsupported;
     r.reason = *why;
     return r;
   }
-  std::unique_ptr<target_instance> servers;
-  try {
-    servers = t.start(s.servers, needs);
-  } catch (const std::exception& e) {
-    r.result = verdict::error;
-    r.reason = std::string("target: ") + e.what();
+  if (!s.variants.empty()) {
+    judge_variants(s, t, needs, options, entry, r);
     return r;
   }
-  r.run = run_scenario(s, *servers, options.run);
-  servers.reset();  // stop spawned servers before the next scenario
+  std::string start_error;
+  r.run = run_once(s, t, needs, options.run, nullptr, start_error);
+  if (!start_error.empty()) {
+    r.result = verdict::error;
+    r.reason = start_error;
+    return r;
+  }
+  const bool expects_failure = entry && entry->expect == entry_kind::expected_fail;
   switch (r.run.result) {
     case outcome::pass:
-      r.result = entry ? verdict::unexpected_pass : verdict::pass;
-      if (entry)
+      r.result = expects_failure ? verdict::unexpected_pass : verdict::pass;
+      if (expects_failure)
         r.reason = "the profile expects a failure (" + entry->reason +
                    ") but it passed: update the profile";
       break;
     case outcome::fail:
-      r.result = entry ? verdict::expected_fail : verdict::fail;
-      if (entry) {
+      r.result = expects_failure ? verdict::expected_fail : verdict::fail;
+      r.lacking = lacking_capabilities(s, options.missing_capabilities);
+      if (expects_failure) {
         r.reason = entry->reason;
         r.evidence = entry->evidence;
       }
@@ -76,13 +168,38 @@ scenario_result run_one(const scenario::scenario& s, target& t, const suite_opti
   return r;
 }
 
+/// A verdict as the rounds of --repeat compare them: an IMPL scenario's variant counts too.
+std::string verdict_key(const scenario_result& r) {
+  return std::string(verdict_name(r.result)) + (r.variant.empty() ? "" : " (" + r.variant + ")");
+}
+
+/// One scenario's rounds as one result: the common verdict, or flaky with one of each other.
+scenario_result combine_rounds(std::vector<scenario_result> rounds) {
+  scenario_result out = std::move(rounds.front());
+  out.rounds = static_cast<unsigned>(rounds.size());
+  std::map<std::string, std::size_t> tally{{verdict_key(out), 1}};
+  for (std::size_t i = 1; i < rounds.size(); ++i) {
+    const auto key = verdict_key(rounds[i]);
+    if (tally[key]++ == 0)  // the first round with this verdict is kept to show it
+      out.other_verdicts.emplace_back(static_cast<unsigned>(i + 1), std::move(rounds[i]));
+  }
+  if (out.other_verdicts.empty()) return out;
+  std::string text;
+  for (const auto& [key, n] : tally)
+    text += (text.empty() ? "" : ", ") + key + " in " + std::to_string(n) +
+            (n == 1 ? " round" : " rounds");
+  out.reason = "the verdict changed between rounds: " + text;
+  out.result = verdict::flaky;
+  return out;
+}
+
 }  // namespace
 
 std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& scenarios, target& t,
                                        const suite_options& options) {
   const std::size_t rounds = options.repeat ? options.repeat : 1;
   const std::size_t total = scenarios.size() * rounds;
-  std::vector<scenario_result> results(total);
+  std::vector<scenario_result> runs(total);
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex report_mutex;
@@ -100,13 +217,16 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
         r.reason = "not run: the global time limit of " +
                    std::to_string(options.global_limit.count()) + " ms was reached";
       } else {
+        if (options.on_start) {
+          std::lock_guard<std::mutex> lock(report_mutex);
+          options.on_start(s);
+        }
         r = run_one(s, t, options);
       }
-      r.round = static_cast<unsigned>(i / scenarios.size() + 1);
       std::lock_guard<std::mutex> lock(report_mutex);
-      results[i] = std::move(r);
+      runs[i] = std::move(r);
       ++done;
-      if (options.on_result) options.on_result(results[i], done, total);
+      if (options.on_result) options.on_result(runs[i], done, total);
     }
   };
   const unsigned jobs =
@@ -115,6 +235,15 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
   for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
   worker();
   for (auto& th : threads) th.join();
+
+  std::vector<scenario_result> results;
+  results.reserve(scenarios.size());
+  for (std::size_t s = 0; s < scenarios.size(); ++s) {
+    std::vector<scenario_result> mine;
+    for (std::size_t round = 0; round < rounds; ++round)
+      mine.push_back(std::move(runs[round * scenarios.size() + s]));
+    results.push_back(combine_rounds(std::move(mine)));
+  }
   return results;
 }
 
@@ -136,6 +265,15 @@ suite_counts count(const std::vector<scenario_result>& results) {
         break;
       case verdict::unsupported:
         ++c.unsupported;
+        break;
+      case verdict::blocked:
+        ++c.blocked;
+        break;
+      case verdict::informational:
+        ++c.informational;
+        break;
+      case verdict::flaky:
+        ++c.flaky;
         break;
       case verdict::error:
         ++c.error;

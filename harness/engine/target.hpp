@@ -30,6 +30,7 @@ class target_error : public std::runtime_error {
 struct server_needs {
   bool restart = false;           ///< restart / crash steps: the target must be able to do both
   bool persistent_queue = false;  ///< background jobs must survive a restart (a persistent queue)
+  bool disposable = false;  ///< the scenario stops or disturbs the whole server: never a shared one
 };
 
 /// The servers one scenario run uses.

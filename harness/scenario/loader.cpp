@@ -1,5 +1,7 @@
 #include "harness/scenario/loader.hpp"
 
+#include "harness/scenario/needs.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
@@ -15,7 +17,8 @@ using namespace detail;
 
 /// Step keys that are not actors (scenario_parser::parse_step handles each).
 bool is_step_keyword(std::string_view key) {
-  return key == "sleep" || key == "parallel" || key == "restart" || key == "crash";
+  return key == "sleep" || key == "parallel" || key == "timed" || key == "restart" ||
+         key == "crash";
 }
 
 class scenario_parser {
@@ -34,8 +37,8 @@ class scenario_parser {
     r_.require_map(n, "a step");
     if (n.size() != 1)
       r_.fail(n,
-              "a step has exactly one key: an actor name, 'sleep', 'parallel', 'restart' or "
-              "'crash' (is a '-' missing?)");
+              "a step has exactly one key: an actor name, 'sleep', 'parallel', 'timed', "
+              "'restart' or 'crash' (is a '-' missing?)");
     const auto kv = *n.begin();
     const auto key = kv.first.Scalar();
     step st;
@@ -66,6 +69,29 @@ class scenario_parser {
       st.what = std::move(par);
       return st;
     }
+    if (key == "timed") {
+      const auto& t = kv.second;
+      r_.require_map(t, "timed");
+      r_.only_keys(t, {"rounds", "median_under", "steps"}, "a timed step");
+      if (!t["median_under"] || !t["steps"])
+        r_.fail(t, "timed needs median_under (the longest acceptable median round) and steps");
+      timed_step timed;
+      if (t["rounds"]) {
+        const auto rounds = r_.scalar(t["rounds"], "rounds");
+        const bool digits = !rounds.empty() && rounds.size() <= 4 &&
+                            std::all_of(rounds.begin(), rounds.end(),
+                                        [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoul(rounds) < 3 || std::stoul(rounds) > 1000)
+          r_.fail(t["rounds"], "rounds must be a whole number from 3 to 1000");
+        timed.rounds = static_cast<unsigned>(std::stoul(rounds));
+      }
+      timed.median_under =
+          parse_duration(r_.scalar(t["median_under"], "median_under"), r_.mark(t["median_under"]));
+      timed.steps = parse_steps(t["steps"], "timed steps");
+      if (timed.steps.empty()) r_.fail(t["steps"], "timed needs at least one step");
+      st.what = std::move(timed);
+      return st;
+    }
     const actor* a = s_.find_actor(key);
     if (!a) r_.fail(kv.first, "unknown actor '" + key + "' (declare it under actors:)");
     st.what = parse_action(*a, kv.second);
@@ -78,6 +104,10 @@ class scenario_parser {
     if (word == "disconnect") return disconnect_step{a.name, false};
     if (word == "kill") return disconnect_step{a.name, true};
     if (word == "expect_closed") return expect_closed_step{a.name, std::nullopt};
+    if (word == "grab") {
+      if (a.type == actor::role::admin) fail_admin_packets(a, n);
+      return grab_step{a.name, false, {}, std::nullopt};
+    }
     if (auto cmd = wire::command_from_name(word)) {
       // Shorthand for sending a packet without arguments: "w: GRAB_JOB".
       if (wire::info(*cmd).arg_count != 0)
@@ -89,7 +119,7 @@ class scenario_parser {
       return send;
     }
     r_.fail(n, "unknown action '" + word +
-                   "' (connect, disconnect, kill, expect_closed, or a packet name)");
+                   "' (connect, disconnect, kill, expect_closed, grab, or a packet name)");
   }
 
   [[noreturn]] void fail_admin_packets(const actor& a, const YAML::Node& n) {
@@ -131,6 +161,25 @@ class scenario_parser {
       if (!binary) r_.fail(n, "admin actors use admin/wait_until steps, not expect");
       return parse_expect(a, n);
     }
+    if (n["grab"]) {
+      r_.only_keys(n, {"grab", "timeout"}, "a grab step");
+      if (!binary) fail_admin_packets(a, n);
+      grab_step g;
+      g.actor = a.name;
+      g.timeout = optional_duration(r_, n, "timeout");
+      const auto what = n["grab"];
+      if (what.IsScalar() && what.Scalar() == "NO_JOB") {
+        g.no_job = true;
+      } else {
+        if (!what.IsSequence())
+          r_.fail(what, "grab takes the expected assignment [handle, func, data] or NO_JOB");
+        if (what.size() > 3)
+          r_.fail(what, "grab's assignment has 3 parts (handle, func, data), got " +
+                            std::to_string(what.size()));
+        for (const auto& m : what) g.assignment.push_back(parse_matcher(r_, m));
+      }
+      return g;
+    }
     if (n["expect_none"]) {
       r_.only_keys(n, {"expect_none"}, "an expect_none step");
       return expect_none_step{a.name, parse_duration(r_.scalar(n["expect_none"], "expect_none"),
@@ -142,8 +191,8 @@ class scenario_parser {
     }
     r_.fail(
         n,
-        "unknown action: expected one of send, send_raw, expect, any_of, unordered, expect_none, "
-        "expect_closed, admin, wait_until");
+        "unknown action: expected one of send, send_raw, expect, any_of, unordered, grab, "
+        "expect_none, expect_closed, admin, wait_until");
   }
 
   admin_step parse_admin(const actor& a, const YAML::Node& n) {
@@ -299,6 +348,11 @@ class variable_checker {
     }
     defined.insert(common.begin(), common.end());
   }
+  void check_action(const grab_step& s, std::set<std::string>& defined) {
+    for (const auto& m : s.assignment) use(m, defined);
+    for (const auto& m : s.assignment)
+      if (m.type == matcher::kind::capture) defined.insert(m.name);
+  }
   void check_action(const admin_step& s, std::set<std::string>& defined) {
     use(s.line, defined);
     const auto& ans = s.answer;
@@ -318,6 +372,9 @@ class variable_checker {
     }
     defined = after;
   }
+  void check_action(const timed_step& s, std::set<std::string>& defined) {
+    check(s.steps, defined);
+  }
   template <typename Other>
   void check_action(const Other&, std::set<std::string>&) {}  // no values in the other steps
 };
@@ -327,7 +384,7 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
   r.require_map(root, "a scenario");
   r.only_keys(root,
               {"id", "title", "requirements", "level", "tags", "description", "servers", "actors",
-               "steps", "time_limit", "needs"},
+               "steps", "variants", "time_limit", "needs"},
               "a scenario");
   scenario s;
   s.file = r.file();
@@ -358,8 +415,10 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
   if (root["needs"]) {
     s.needs = r.string_list(root["needs"], "needs");
     for (const auto& need : s.needs)
-      if (need != "restart" && need != "persistent-queue")
-        r.fail(root["needs"], "unknown need '" + need + "' (restart, persistent-queue)");
+      if (!is_known_need(need))
+        r.fail(root["needs"], "unknown need '" + need +
+                                  "' (a target need: restart, persistent-queue, disposable-server; "
+                                  "or a capability listed in docs/scenario-format.md)");
   }
   if (root["time_limit"])
     s.time_limit =
@@ -397,12 +456,46 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
                             "', which is not listed under servers:");
     s.actors.push_back(std::move(a));
   }
-  if (!root["steps"]) r.fail(root, "a scenario needs steps");
+  if (!root["steps"] && !root["variants"]) r.fail(root, "a scenario needs steps");
   scenario_parser parser(r, s);
-  s.steps = parser.parse_steps(root["steps"], "steps");
-  if (s.steps.empty()) r.fail(root["steps"], "a scenario needs at least one step");
+  if (root["steps"]) s.steps = parser.parse_steps(root["steps"], "steps");
+  if (root["variants"]) {
+    if (s.level != "IMPL")
+      r.fail(root["variants"],
+             "only IMPL scenarios have variants (a " + s.level + " scenario has one right answer)");
+    r.require_map(root["variants"], "variants");
+    for (const auto& kv : root["variants"]) {
+      variant v;
+      v.name = kv.first.Scalar();
+      v.mark = r.mark(kv.first);
+      static const std::regex name_pattern("[a-z0-9][a-z0-9-]*");
+      if (!std::regex_match(v.name, name_pattern))
+        r.fail(kv.first, "variant name '" + v.name + "' must be lower-case words joined by '-'");
+      r.require_map(kv.second, "a variant");
+      r.only_keys(kv.second, {"description", "steps"}, "a variant");
+      if (!kv.second["description"])
+        r.fail(kv.second, "variant '" + v.name + "' needs a description: the behaviour and the "
+                              "servers (or PROTOCOL text) that show it");
+      v.description = r.scalar(kv.second["description"], "description");
+      if (kv.second["steps"]) v.steps = parser.parse_steps(kv.second["steps"], "variant steps");
+      for (const auto& other : s.variants)
+        if (other.name == v.name) r.fail(kv.first, "variant '" + v.name + "' is named twice");
+      s.variants.push_back(std::move(v));
+    }
+  }
+  if (s.level == "IMPL" && s.variants.empty())
+    r.fail(root, "an IMPL scenario names its known variants (variants: {name: {description, "
+                 "steps}}): it reports which one a server shows and never fails by itself");
+  const bool any_steps =
+      !s.steps.empty() || std::any_of(s.variants.begin(), s.variants.end(),
+                                      [](const variant& v) { return !v.steps.empty(); });
+  if (!any_steps) r.fail(root["steps"] ? root["steps"] : root, "a scenario needs at least one step");
   std::set<std::string> defined;
   variable_checker().check(s.steps, defined);
+  for (const auto& v : s.variants) {
+    auto mine = defined;  // a variant sees the captures of the scenario's steps, not of the others
+    variable_checker().check(v.steps, mine);
+  }
   return s;
 }
 

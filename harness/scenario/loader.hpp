@@ -2,6 +2,7 @@
 // Loads scenarios and profiles from YAML. Every problem is a scenario_error that names the file,
 // line and column; loading never touches the network.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,14 @@ duration parse_duration(const std::string& text, const source_mark& mark);
 
 /// Expected verdict of one scenario on one implementation.
 struct profile_entry {
-  enum class verdict { expected_fail, unsupported };
+  enum class verdict {
+    expected_fail,  ///< a MUST or SHOULD scenario the implementation is known to fail
+    unsupported,    ///< not run on this implementation
+    pinned,         ///< an IMPL scenario must show this variant (CI notices a change)
+  };
   std::string pattern;  ///< scenario id or glob (*, ?)
   verdict expect = verdict::expected_fail;
+  std::string variant;  ///< for pinned
   std::string reason;
   std::string evidence;
   source_mark mark;
@@ -49,6 +55,17 @@ struct profile {
 
 profile load_profile_file(const std::string& path);
 profile load_profile_string(const std::string& yaml, const std::string& name = "<string>");
+
+/// One requirement of the catalog (docs/requirements.md).
+struct requirement {
+  std::string id;
+  std::string level;  ///< MUST, SHOULD or IMPL
+  std::string text;
+};
+
+/// The catalog's requirements by ID, read from its markdown table rows ("| ID | LEVEL | text |").
+/// An unreadable file gives an empty catalog (reports then show IDs only).
+std::map<std::string, requirement> load_requirement_catalog(const std::string& path);
 
 /// Glob match with * and ? (used for ids and profile patterns).
 bool glob_match(const std::string& pattern, const std::string& text);

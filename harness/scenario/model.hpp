@@ -138,6 +138,17 @@ struct expect_step {
   std::optional<duration> timeout;
 };
 
+/** Grab a job with a grab request the target answers (GRAB_JOB, else GRAB_JOB_UNIQ, else
+    GRAB_JOB_ALL: the harness probes which) and expect the matching assignment, or NO_JOB. Worker
+    scenarios that are not about a particular grab request use it, so a server that lacks one
+    fails only the scenarios about that request. */
+struct grab_step {
+  std::string actor;
+  bool no_job = false;              ///< expect NO_JOB instead of an assignment
+  std::vector<matcher> assignment;  ///< handle, func, data (missing trailing ones match anything)
+  std::optional<duration> timeout;
+};
+
 /// Nothing (not ignored) arrives for the window, and the connection stays open.
 struct expect_none_step {
   std::string actor;
@@ -175,6 +186,16 @@ struct parallel_step {
   std::vector<step_list> branches;
 };
 
+/** Repeats its steps and judges how long one round takes: the median of `rounds` rounds must stay
+    under `median_under` (scaled like timeouts). For latency: a server that holds back small
+    replies (Nagle's algorithm without TCP_NODELAY, about 40 ms each) passes every functional
+    check. */
+struct timed_step {
+  unsigned rounds = 20;
+  duration median_under{0};
+  step_list steps;
+};
+
 /// Stop a server and start it again on the same port with the same data: gracefully
 /// (`restart`) or as a crash (`crash`: SIGKILL, or an in-process stop that writes nothing more).
 struct server_fault_step {
@@ -185,9 +206,9 @@ struct server_fault_step {
 /// One step of a scenario: where it was written and what it does. The runner dispatches on the
 /// variant, so every kind of step is handled or the engine does not compile.
 struct step {
-  using action = std::variant<connect_step, send_step, send_raw_step, expect_step, expect_none_step,
-                              expect_closed_step, disconnect_step, admin_step, sleep_step,
-                              parallel_step, server_fault_step>;
+  using action = std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step,
+                              expect_none_step, expect_closed_step, disconnect_step, admin_step,
+                              sleep_step, parallel_step, timed_step, server_fault_step>;
   source_mark mark;
   action what;
 
@@ -195,7 +216,7 @@ struct step {
   const T* as() const noexcept {
     return std::get_if<T>(&what);
   }
-  /// The actor the step acts on, or null for sleep, parallel and server faults.
+  /// The actor the step acts on, or null for sleep, parallel, timed and server faults.
   const std::string* actor() const noexcept {
     return std::visit(
         [](const auto& a) -> const std::string* {
@@ -206,6 +227,15 @@ struct step {
         },
         what);
   }
+};
+
+/** One known behaviour of an implementation-defined (IMPL) scenario: the steps that follow the
+    scenario's own steps when a server behaves this way, and where the behaviour was seen. */
+struct variant {
+  std::string name;         ///< short, e.g. "requeue" or "work-fail"
+  std::string description;  ///< the behaviour and which servers show it (evidence)
+  step_list steps;
+  source_mark mark;
 };
 
 /// A connection driven by the scenario.
@@ -225,6 +255,9 @@ struct scenario {
   std::string title;
   std::vector<std::string> requirements;
   std::string level;  ///< MUST, SHOULD or IMPL
+  /// IMPL only: the known behaviours, tried in order after steps; the first that passes is the
+  /// one the server shows. An IMPL scenario never fails by itself (its verdict is informational).
+  std::vector<variant> variants;
   std::vector<std::string> tags;
   std::string description;
   std::vector<std::string> servers{"main"};
@@ -233,14 +266,17 @@ struct scenario {
   std::string file;
   /// Whole-scenario time limit (default 30 s, scaled).
   std::optional<duration> time_limit;
-  /// Target capabilities (`needs:`): "restart" (implied by restart/crash steps),
-  /// "persistent-queue".
+  /// `needs:` (scenario/needs.hpp): target needs ("restart", implied by restart/crash steps;
+  /// "persistent-queue"; "disposable-server", for scenarios that stop the server) and capabilities.
   std::vector<std::string> needs;
   bool needs_restart() const {
     return std::find(needs.begin(), needs.end(), "restart") != needs.end();
   }
   bool needs_persistent_queue() const {
     return std::find(needs.begin(), needs.end(), "persistent-queue") != needs.end();
+  }
+  bool needs_disposable_server() const {
+    return std::find(needs.begin(), needs.end(), "disposable-server") != needs.end();
   }
 
   const actor* find_actor(const std::string& name) const {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <fstream>
 
 #include "harness/scenario/loader.hpp"
 #include "harness/scenario/yaml_support.hpp"
@@ -49,19 +50,28 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
     r.require_sequence(root["expectations"], "expectations");
     for (const auto& e : root["expectations"]) {
       r.require_map(e, "an expectation");
-      r.only_keys(e, {"id", "verdict", "reason", "evidence"}, "an expectation");
+      r.only_keys(e, {"id", "verdict", "variant", "reason", "evidence"}, "an expectation");
       profile_entry entry;
       entry.mark = r.mark(e);
       if (!e["id"]) r.fail(e, "an expectation needs an id (a scenario id or glob)");
       entry.pattern = r.scalar(e["id"], "id");
+      if (e["variant"]) {
+        if (e["verdict"])
+          r.fail(e["verdict"], "an entry that pins a variant has no verdict (it passes when the "
+                               "scenario shows that variant, and fails otherwise)");
+        entry.expect = profile_entry::verdict::pinned;
+        entry.variant = r.scalar(e["variant"], "variant");
+      }
       const auto verdict =
           e["verdict"] ? r.scalar(e["verdict"], "verdict") : std::string("expected-fail");
-      if (verdict == "expected-fail")
-        entry.expect = profile_entry::verdict::expected_fail;
-      else if (verdict == "unsupported")
-        entry.expect = profile_entry::verdict::unsupported;
-      else
-        r.fail(e["verdict"], "verdict must be expected-fail or unsupported");
+      if (entry.expect != profile_entry::verdict::pinned) {
+        if (verdict == "expected-fail")
+          entry.expect = profile_entry::verdict::expected_fail;
+        else if (verdict == "unsupported")
+          entry.expect = profile_entry::verdict::unsupported;
+        else
+          r.fail(e["verdict"], "verdict must be expected-fail or unsupported (or pin a variant)");
+      }
       if (!e["reason"]) r.fail(e, "every expected deviation needs a reason");
       entry.reason = r.scalar(e["reason"], "reason");
       if (!e["evidence"])
@@ -71,6 +81,28 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
     }
   }
   return p;
+}
+
+std::map<std::string, requirement> load_requirement_catalog(const std::string& path) {
+  std::map<std::string, requirement> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    // | ID | LEVEL | requirement | source | ... : the first three cells.
+    if (line.rfind("| ", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::size_t at = 1;
+    while (cells.size() < 3) {
+      const auto bar = line.find(" | ", at);
+      if (bar == std::string::npos) break;
+      cells.push_back(line.substr(at + 1, bar - at - 1));
+      at = bar + 2;
+    }
+    if (cells.size() < 3 || (cells[1] != "MUST" && cells[1] != "SHOULD" && cells[1] != "IMPL"))
+      continue;
+    out[cells[0]] = requirement{cells[0], cells[1], cells[2]};
+  }
+  return out;
 }
 
 profile load_profile_file(const std::string& path) {

@@ -39,6 +39,9 @@ std::optional<std::string> fixed_target::unsupported(const std::vector<std::stri
   if (needs.restart)
     return "restarts servers, which an existing server given by address cannot do (use --spawn or "
            "the embedded server)";
+  if (needs.disposable)
+    return "stops or disturbs the whole server, which an existing server (perhaps shared) must "
+           "not suffer (use --spawn or the embedded server)";
   std::string missing;
   for (const auto& s : servers)
     if (!named_.count(s) && !(default_ && servers.size() == 1))

@@ -155,7 +155,8 @@ steps:
   ::close(fd);
   EXPECT_EQ(outcome::fail, r.result);
   EXPECT_EQ("timeout", r.first->note);
-  EXPECT_EQ("nothing within 300 ms", r.first->actual);
+  EXPECT_EQ("no answer to ECHO_REQ within 300 ms", r.first->actual);
+  EXPECT_EQ("no answer to ECHO_REQ", r.first->cause);
   EXPECT_LT(took, std::chrono::seconds(3));
 }
 

@@ -45,7 +45,8 @@ def test_all_passing_exits_0(suite):
     r = run(str(suite / "pass.yaml"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[1/1] PASS  cli/pass" in r.stdout
-    assert r.stdout.rstrip().endswith("1 passed, 0 failed, 0 skipped")
+    assert "1 scenario against embedded reference server: 1 passed, 0 failed" in r.stdout
+    assert r.stdout.rstrip().endswith("OK: 1 as expected, 0 failed, 0 blocked, 0 informational, 0 unsupported")
 
 
 def test_a_failure_exits_1_and_shows_the_mismatch(suite):
@@ -113,8 +114,13 @@ def test_junit_and_json_reports(suite, tmp_path):
     assert cases["cli/fail"].find("failure") is not None
     assert cases["cli/pass"].find("failure") is None
     data = json.loads(report.read_text())
-    assert data["summary"] == {"total": 2, "pass": 1, "fail": 1, "expected_fail": 0, "unexpected_pass": 0,
-                               "unsupported": 0, "error": 0, "ok": False}
+    summary = dict(data["summary"])
+    causes = summary.pop("root_causes")
+    assert summary == {"total": 2, "pass": 1, "fail": 1, "expected_fail": 0, "unexpected_pass": 0,
+                       "unsupported": 0, "blocked": 0, "informational": 0, "flaky": 0, "error": 0,
+                       "ok": False}
+    assert causes == [{"cause": "ECHO_RES with another data than expected", "count": 1, "failing": True,
+                       "failed": 1, "blocked": 0, "ids": ["cli/fail"]}]
     by_id = {x["id"]: x for x in data["results"]}
     assert by_id["cli/fail"]["verdict"] == "fail"
     assert by_id["cli/fail"]["mismatch"]["expected"] == 'ECHO_RES(data="y")'
@@ -130,7 +136,9 @@ def test_spawn_target(suite):
 def test_parallel_and_repeat(suite):
     r = run(str(suite / "pass.yaml"), "-j", "2", "--repeat", "3")
     assert r.returncode == 0
-    assert "3 passed, 0 failed" in r.stdout
+    assert "1 scenario against embedded reference server, 3 rounds" in r.stdout
+    assert "[3/3] PASS  cli/pass" in r.stdout
+    assert "1 scenario against embedded reference server: 1 passed, 0 failed" in r.stdout
 
 
 def test_server_refuses_a_queue_it_cannot_trust(tmp_path):

@@ -39,8 +39,18 @@ def _walk_steps(steps):
         if key == "parallel":
             for branch in value:
                 yield from _walk_steps(branch if isinstance(branch, list) else [branch])
-        elif key != "sleep":
+        elif key == "timed":
+            yield from _walk_steps(value["steps"])
+        elif key not in ("sleep", "restart", "crash"):
             yield value
+
+
+def _all_steps(doc):
+    """The scenario's own steps and every variant's."""
+    steps = list(doc.get("steps") or [])
+    for variant in (doc.get("variants") or {}).values():
+        steps += variant["steps"]
+    return steps
 
 
 REQUEST_TYPES = ["CAN_DO", "CANT_DO", "RESET_ABILITIES", "PRE_SLEEP", "SUBMIT_JOB", "GRAB_JOB", "WORK_STATUS",
@@ -56,7 +66,7 @@ ADMIN_COMMANDS = ["workers", "status", "prioritystatus", "maxqueue", "version", 
 def test_every_request_type_is_sent_by_some_scenario():
     sent = set()
     for doc in _all_scenarios():
-        for action in _walk_steps(doc["steps"]):
+        for action in _walk_steps(_all_steps(doc)):
             if isinstance(action, str):
                 sent.add(action)
             elif "send" in action:
@@ -67,7 +77,7 @@ def test_every_request_type_is_sent_by_some_scenario():
 def test_every_admin_command_is_used_by_some_scenario():
     used = []
     for doc in _all_scenarios():
-        for action in _walk_steps(doc["steps"]):
+        for action in _walk_steps(_all_steps(doc)):
             if isinstance(action, dict):
                 for key in ("admin", "wait_until"):
                     if isinstance(action.get(key), str):
@@ -88,3 +98,35 @@ def test_at_least_150_scenarios_with_unique_ids():
     ids = [doc["id"] for doc in _all_scenarios()]
     assert len(ids) >= 150
     assert len(ids) == len(set(ids))
+
+
+LEVEL_RANK = {"IMPL": 0, "SHOULD": 1, "MUST": 2}
+
+
+def _catalog_levels():
+    import re
+    return dict(re.findall(r"^\| ([A-Z][A-Z0-9-]+) \| (MUST|SHOULD|IMPL) \|",
+                           (ROOT / "docs" / "requirements.md").read_text(), re.M))
+
+
+def test_scenario_levels_agree_with_their_requirements():
+    # A scenario is never stricter than every requirement it checks, nor laxer than all of them.
+    levels = _catalog_levels()
+    wrong = []
+    for doc in _all_scenarios():
+        ranks = [LEVEL_RANK[levels[r]] for r in doc["requirements"] if r in levels]
+        if ranks and not min(ranks) <= LEVEL_RANK[doc["level"]] <= max(ranks):
+            wrong.append(f'{doc["id"]}: {doc["level"]} for {doc["requirements"]}')
+    assert wrong == []
+
+
+def test_impl_scenarios_name_variants_and_only_they_do():
+    wrong = [doc["id"] for doc in _all_scenarios() if (doc["level"] == "IMPL") != bool(doc.get("variants"))]
+    assert wrong == []
+
+
+def test_schema_lists_exactly_the_needs_the_loader_knows():
+    import re
+    source = (ROOT / "harness" / "scenario" / "needs.cpp").read_text()
+    known = set(re.findall(r'"([a-z][a-z-]*)"', source))
+    assert set(SCHEMA["properties"]["needs"]["items"]["enum"]) == known

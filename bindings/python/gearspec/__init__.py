@@ -265,8 +265,10 @@ def load_scenario_string(yaml: str, name: str = "<string>") -> Scenario:
 
 
 class Result:
-    """The verdict of one scenario: ``verdict`` is pass, fail, expected-fail, unexpected-pass,
-    unsupported or error."""
+    """The verdict of one scenario. ``verdict`` is pass, fail, expected-fail, unexpected-pass,
+    unsupported, blocked (the target lacks a capability it needs: ``blocked_by``), informational
+    (an IMPL scenario: ``variant`` is the known variant the server showed, or "" for none of
+    them), flaky (differed between --repeat rounds) or error. ``level`` is MUST, SHOULD or IMPL."""
 
     def __init__(self, run, index):
         self._run, self._i = run, index
@@ -278,11 +280,14 @@ class Result:
         self.evidence = run.evidence(index)
         self.elapsed_ms = run.elapsed_ms(index)
         self.mismatch = run.mismatch(index)
+        self.level = run.level(index)
+        self.variant = run.variant(index)
+        self.blocked_by = list(run.blocked_by(index))
 
     @property
     def passed(self) -> bool:
-        """True if the verdict is as expected (pass, expected-fail or unsupported)."""
-        return self.verdict in ("pass", "expected-fail", "unsupported")
+        """True unless the verdict fails a run (fail, unexpected-pass, flaky, error)."""
+        return self.verdict in ("pass", "expected-fail", "unsupported", "blocked", "informational")
 
     @property
     def transcript(self) -> list:
@@ -316,13 +321,25 @@ class Results(list):
         self._run.write_json(str(path))
 
 
+def probe(*, target=None, spawn: str = "", persistent: bool = False, timeout_scale: float = 1.0,
+          reference_options: Optional[dict] = None):
+    """Probes a target's capabilities once (``.present``, ``.missing`` name -> what the probe saw,
+    ``.grab``: the grab request it answers); pass the result to ``run(capabilities=...)`` to skip
+    probing again."""
+    targets = [target] if isinstance(target, str) else list(target or [])
+    return _gearspec.probe_capabilities(targets, spawn, persistent, reference_options or {}, timeout_scale)
+
+
 def run(paths: Union[str, os.PathLike, Iterable] = (), *, scenarios: Sequence[Scenario] = (), target=None,
         spawn: str = "", persistent: bool = False, profile=None, jobs: int = 1, repeat: int = 1,
-        timeout_scale: float = 1.0, reference_options: Optional[dict] = None) -> Results:
+        timeout_scale: float = 1.0, reference_options: Optional[dict] = None, probe: bool = True,
+        capabilities=None) -> Results:
     """Runs scenario files (or folders) and/or loaded scenarios. Target: the embedded reference
     server by default, ``target="HOST:PORT"`` (or a list of NAME=HOST:PORT), or
     ``spawn="COMMAND {port}"`` (``persistent=True`` if that command configures a persistent queue
-    in ``{dir}``); ``profile`` is a profile file."""
+    in ``{dir}``); ``profile`` is a profile file. The target's capabilities are probed first
+    (``probe=False`` skips it: nothing is blocked), unless ``capabilities`` from ``probe()`` are
+    given."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     loaded = list(scenarios)
@@ -333,7 +350,8 @@ def run(paths: Union[str, os.PathLike, Iterable] = (), *, scenarios: Sequence[Sc
         raise ValueError("no scenario to run")
     targets = [target] if isinstance(target, str) else list(target or [])
     return Results(_gearspec.run_scenarios(loaded, targets, spawn, persistent, reference_options or {},
-                                           str(profile) if profile else None, jobs, repeat, timeout_scale))
+                                           str(profile) if profile else None, jobs, repeat, timeout_scale,
+                                           probe, capabilities))
 
 
 def run_yaml(yaml: str, **kwargs) -> Result:

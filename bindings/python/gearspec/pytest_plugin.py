@@ -52,6 +52,9 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
 
 
+_CAPABILITIES = pytest.StashKey[dict]()
+
+
 class ScenarioFailure(Exception):
     pass
 
@@ -62,17 +65,29 @@ class ScenarioItem(pytest.Item):
         self.scenario = scenario
         for tag in scenario.tags:
             self.add_marker(tag.replace("-", "_"))
+        self.add_marker(scenario.level.lower())  # -m must, -m "not impl"
 
     def runtest(self):
         config = self.config
-        result = gearspec.run(scenarios=[self.scenario], target=config.getoption("--gearspec-target"),
-                              spawn=config.getoption("--gearspec-spawn") or "",
-                              profile=config.getoption("--gearspec-profile"))[0]
+        target = config.getoption("--gearspec-target")
+        spawn = config.getoption("--gearspec-spawn") or ""
+        # One capability probe per session and target, shared by every scenario item.
+        cache = config.stash.setdefault(_CAPABILITIES, {})
+        if (target, spawn) not in cache:
+            cache[(target, spawn)] = gearspec.probe(target=target, spawn=spawn)
+        result = gearspec.run(scenarios=[self.scenario], target=target, spawn=spawn,
+                              profile=config.getoption("--gearspec-profile"),
+                              capabilities=cache[(target, spawn)])[0]
+        self.user_properties.append(("verdict", result.verdict))
         if result.verdict == "pass":
+            return
+        if result.verdict == "informational":
+            # An IMPL scenario never fails by itself; the variant the server showed is the result.
+            self.user_properties.append(("variant", result.variant or "none of the known variants"))
             return
         if result.verdict == "expected-fail":
             pytest.xfail(result.reason)
-        if result.verdict == "unsupported":
+        if result.verdict in ("unsupported", "blocked"):
             pytest.skip(result.reason)
         raise ScenarioFailure(result.details())
 
@@ -89,5 +104,6 @@ def pytest_configure(config):
     # Scenario tags become markers; register the ones the suite uses so -m works without warnings.
     for tag in ("attach", "seed", "background", "priority", "sleep", "worker", "client", "admin", "status",
                 "options", "malformed", "submit", "impl", "errors", "multi_server", "work_data", "exceptions",
-                "echo", "binary", "large", "framing", "timeout", "epoch", "reduce", "maxqueue"):
+                "echo", "binary", "large", "framing", "timeout", "epoch", "reduce", "maxqueue", "latency",
+                "must", "should"):
         config.addinivalue_line("markers", "%s: gearspec scenario tag" % tag)

@@ -263,7 +263,7 @@ TEST(ScenarioLoaderFaults, Errors) {
   auto unknown_need = with_steps("  - c: connect\n");
   unknown_need.replace(unknown_need.find("steps:"), 0, "needs: [time-travel]\n");
   EXPECT_NE(std::string::npos,
-            load_error(unknown_need).find("unknown need 'time-travel' (restart, persistent-queue)"))
+            load_error(unknown_need).find("unknown need 'time-travel' (a target need: restart, persistent-queue, disposable-server"))
       << load_error(unknown_need);
   EXPECT_NE(std::string::npos,
             load_error(with_steps("  - c: {send: ECHO_REQ, args: [x], chunk_delay: 5ms}\n"))
