@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,25 @@ std::string catalog_path(const std::vector<std::string>& paths) {
   return std::string(GEARSPEC_SOURCE_DIR) + "/docs/requirements.md";
 }
 
+/// Ids of the whole suite the paths belong to (the scenarios/ beside docs/requirements.md): a
+/// profile entry for a scenario that was merely not selected is not stale.
+std::set<std::string> suite_ids(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::set<std::string> ids;
+  const auto root = fs::path(catalog_path(paths)).parent_path().parent_path() / "scenarios";
+  try {
+    for (const auto& f : scenario::find_scenario_files(root.string())) {
+      try {
+        ids.insert(scenario::load_scenario_file(f).id);
+      } catch (const scenario::scenario_error&) {
+        // reported when it is selected
+      }
+    }
+  } catch (const scenario::scenario_error&) {
+  }
+  return ids;
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string_view>& argv) {
@@ -258,10 +278,16 @@ int run_command(const std::vector<std::string_view>& argv) {
   if (a.profile) {
     try {
       profile = scenario::load_profile_file(*a.profile);
+      std::optional<std::set<std::string>> whole_suite;  // loaded only if needed
       for (const auto& e : profile->entries) {
-        const bool used = std::any_of(all.begin(), all.end(), [&](const auto& s) {
+        bool used = std::any_of(all.begin(), all.end(), [&](const auto& s) {
           return scenario::glob_match(e.pattern, s.id);
         });
+        if (!used) {
+          if (!whole_suite) whole_suite = suite_ids(a.paths);
+          used = std::any_of(whole_suite->begin(), whole_suite->end(),
+                             [&](const auto& id) { return scenario::glob_match(e.pattern, id); });
+        }
         if (!used) {
           std::fprintf(stderr, "%s: profile entry '%s' matches no scenario\n", e.mark.str().c_str(),
                        e.pattern.c_str());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -290,6 +292,26 @@ std::string mismatch_cause(const alternatives& wanted, const std::vector<const w
         return std::string(wire::name(first.cmd)) + " with another " +
                std::string(wire::info(first.cmd).arg_names[a]) + " than expected";
     }
+    // The first packet is right; what follows is not. Name a kind that came fewer times than the
+    // sequence expects (the last one if it is short, as a result sent once instead of once per
+    // submission is), else the first position that differs.
+    std::map<wire::command, std::size_t> want_count, got_count;
+    for (const auto& x : sequence) ++want_count[x.cmd];
+    for (const auto* p : got) ++got_count[p->cmd];
+    auto short_of = [&](wire::command c) { return got_count[c] < want_count[c]; };
+    std::optional<wire::command> missing;
+    if (short_of(sequence.back().cmd)) missing = sequence.back().cmd;
+    for (std::size_t i = 0; !missing && i < sequence.size(); ++i)
+      if (short_of(sequence[i].cmd)) missing = sequence[i].cmd;
+    if (missing)
+      return after + "fewer " + std::string(wire::name(*missing)) + " than expected (" +
+             std::to_string(got_count[*missing]) + " of " + std::to_string(want_count[*missing]) +
+             ")";
+    for (std::size_t i = 1; i < sequence.size() && i < got.size(); ++i)
+      if (sequence[i].cmd != got[i]->cmd)
+        return after + "expected " + std::string(wire::name(sequence[i].cmd)) + " after " +
+               std::string(wire::name(sequence[i - 1].cmd)) + ", got " +
+               std::string(wire::name(got[i]->cmd));
     return after + "the packets after " + std::string(wire::name(first.cmd)) +
            " are not the expected ones";
   }

@@ -84,14 +84,12 @@ std::string cause_of(const scenario_result& r) {
     case verdict::flaky:
       return "the verdict changed between rounds (flaky)";
     case verdict::error:
-      return "error: " + (r.run.first && !r.run.first->note.empty() ? r.run.first->note
-                                                                     : r.reason);
+      return "error: " + (r.run.first && !r.run.first->note.empty() ? r.run.first->note : r.reason);
     case verdict::fail:
       // A scenario about a capability the probe found missing fails for that reason, like the
       // scenarios the same gap blocks.
       if (!r.lacking.empty()) return "the target lacks " + join(r.lacking);
-      if (!r.variant.empty() || !r.attempts.empty())
-        return "the variant the profile pins changed";
+      if (!r.variant.empty() || !r.attempts.empty()) return "the variant the profile pins changed";
       if (r.run.first && !r.run.first->cause.empty()) return r.run.first->cause;
       if (r.run.first) return "expected " + r.run.first->expected;
       return r.reason;
@@ -168,7 +166,8 @@ void write_result(json_writer& json, const scenario_result& r) {
   if (!r.other_verdicts.empty()) {
     json.key("other_verdicts").begin_array();
     for (const auto& [round, other] : r.other_verdicts) {
-      json.begin_object().key("round").value(round).key("verdict").value(verdict_name(other.result));
+      json.begin_object().key("round").value(round).key("verdict").value(
+          verdict_name(other.result));
       json.key("variant").value(other.variant).key("reason").value(other.reason);
       write_run(json, other);
       json.end_object();
@@ -211,7 +210,7 @@ std::vector<root_cause> root_causes(const std::vector<scenario_result>& results)
     auto it = std::find_if(into.begin(), into.end(),
                            [&](const root_cause& c) { return c.cause == cause; });
     if (it == into.end()) {
-      into.push_back({cause, {}, 0, 0, false});
+      into.push_back({cause, {}, 0, 0, false, {}, 0});
       it = std::prev(into.end());
     }
     it->ids.push_back(id);
@@ -219,13 +218,29 @@ std::vector<root_cause> root_causes(const std::vector<scenario_result>& results)
     if (v == verdict::blocked) ++it->blocked;
     it->failing = it->failed > 0;
   };
+  auto level_rank = [](const std::string& level) {
+    return level == "MUST" ? 3 : level == "SHOULD" ? 2 : 1;
+  };
   for (const auto& r : results) {
+    std::vector<root_cause>* into = nullptr;
     if (is_bad(r.result) || r.result == verdict::blocked)
-      add(failing, cause_of(r), r.source->id, r.result);
+      into = &failing;
     else if (r.result == verdict::informational && r.variant.empty())
-      add(looks, cause_of(r), r.source->id, r.result);
+      into = &looks;
+    if (!into) continue;
+    const auto cause = cause_of(r);
+    add(*into, cause, r.source->id, r.result);
+    auto& rc = *std::find_if(into->begin(), into->end(),
+                             [&](const root_cause& c) { return c.cause == cause; });
+    rc.capabilities = r.result == verdict::blocked ? r.blocked_by : r.lacking;
+    if (is_bad(r.result)) rc.level = std::max(rc.level, level_rank(r.source->level));
   }
-  auto by_size = [](const root_cause& a, const root_cause& b) { return a.ids.size() > b.ids.size(); };
+  // Largest first; among equals, failures before the rest and MUST before SHOULD before IMPL.
+  auto by_size = [](const root_cause& a, const root_cause& b) {
+    if (a.ids.size() != b.ids.size()) return a.ids.size() > b.ids.size();
+    if (a.failing != b.failing) return a.failing;
+    return a.level > b.level;
+  };
   std::stable_sort(failing.begin(), failing.end(), by_size);
   std::stable_sort(looks.begin(), looks.end(), by_size);
   failing.insert(failing.end(), looks.begin(), looks.end());
@@ -292,12 +307,11 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
   const auto& results = *report.results;
   const auto c = count(results);
   out << "\n"
-      << c.total() << (c.total() == 1 ? " scenario" : " scenarios") << " against "
-      << report.target << ": " << c.pass << " passed, "
-      << c.fail << " failed, " << c.expected_fail << " expected failures, " << c.unexpected_pass
-      << " unexpected passes, " << c.flaky << " flaky, " << c.error << " errors, " << c.blocked
-      << " blocked, " << c.informational << " informational, " << c.unsupported
-      << " unsupported\n";
+      << c.total() << (c.total() == 1 ? " scenario" : " scenarios") << " against " << report.target
+      << ": " << c.pass << " passed, " << c.fail << " failed, " << c.expected_fail
+      << " expected failures, " << c.unexpected_pass << " unexpected passes, " << c.flaky
+      << " flaky, " << c.error << " errors, " << c.blocked << " blocked, " << c.informational
+      << " informational, " << c.unsupported << " unsupported\n";
   const auto causes = root_causes(results);
   if (!causes.empty()) {
     out << "root causes, largest first:\n";
@@ -310,7 +324,15 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
       else if (!rc.failing)
         out << "  (none of the known variants, not a failure)";
       out << "\n";
-      for (std::size_t i = 0; i < rc.ids.size() && i < 12; ++i) out << "      " << rc.ids[i] << "\n";
+      // What the probe saw, so a missing capability is explained where it is counted.
+      if (report.capabilities && rc.cause.rfind("the target lacks ", 0) == 0) {
+        for (const auto& [name, why] : report.capabilities->missing)
+          if (std::find(rc.capabilities.begin(), rc.capabilities.end(), name) !=
+              rc.capabilities.end())
+            out << "    probe " << name << ": " << why << "\n";
+      }
+      for (std::size_t i = 0; i < rc.ids.size() && i < 12; ++i)
+        out << "      " << rc.ids[i] << "\n";
       if (rc.ids.size() > 12) out << "      ... and " << rc.ids.size() - 12 << " more\n";
     }
   }
@@ -377,8 +399,7 @@ bool write_junit(const std::string& path, const run_report& report) {
           << xml_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" +
                         details)
           << "</system-out>\n";
-    else if ((is_bad(r.result) || r.result == verdict::informational) &&
-             !r.run.transcript.empty())
+    else if ((is_bad(r.result) || r.result == verdict::informational) && !r.run.transcript.empty())
       out << "      <system-out>"
           << xml_escape(details + format_transcript(r.run.transcript) + r.run.target_logs)
           << "</system-out>\n";

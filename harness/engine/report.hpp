@@ -24,6 +24,8 @@ struct root_cause {
   /// False for groups with no failure: blocked scenarios, or IMPL scenarios that showed none of
   /// their known variants (worth a look, not failures).
   bool failing = true;
+  std::vector<std::string> capabilities;  ///< the missing capabilities a "lacks" cause names
+  int level = 0;  ///< the strongest level among its failures (3 MUST, 2 SHOULD, 1 IMPL)
 };
 
 /** Groups failures (errors, flaky and stale-profile verdicts too) and blocked scenarios by cause,
@@ -35,7 +37,7 @@ std::vector<root_cause> root_causes(const std::vector<scenario_result>& results)
 /// Everything a report shows about one run.
 struct run_report {
   const std::vector<scenario_result>* results = nullptr;
-  std::string target;  ///< describe() of the target
+  std::string target;   ///< describe() of the target
   std::string profile;  ///< "gearmand 1.1.20", or empty
   const capability_report* capabilities = nullptr;
   const std::map<std::string, scenario::requirement>* catalog = nullptr;

@@ -10,26 +10,45 @@ const std::vector<std::string>& target_needs() {
 }
 
 const std::vector<std::string>& capability_names() {
-  // "grab" is any grab request (derived from the three below); admin-shutdown is never probed
-  // (the probe would stop the server). The others each have a probe in engine/capabilities.cpp.
-  static const std::vector<std::string> names{
-      "grab",           "echo",
-      "grab-job",       "grab-job-uniq",
-      "grab-job-all",   "submit-background",
-      "submit-high",    "submit-high-background",
-      "submit-low",     "submit-low-background",
-      "submit-epoch",   "submit-reduce",
-      "get-status",     "get-status-unique",
-      "option-exceptions", "unique-attach",
-      "admin-status",   "admin-workers",
-      "admin-version",  "admin-maxqueue",
-      "admin-getpid",   "admin-verbose",
-      "admin-prioritystatus", "admin-show-jobs",
-      "admin-show-unique-jobs", "admin-cancel-job",
-      "admin-create-function", "admin-drop-function",
-      "work-data",      "work-warning",
-      "work-exception", "can-do-timeout",
-      "set-client-id",  "admin-shutdown"};
+  // "binary-framing" (the server's binary replies decode: \0RES magic, sane sizes) is derived from
+  // every binary probe; "grab" is any grab request (derived from the three below); admin-shutdown
+  // is never probed (the probe would stop the server). The others each have a probe in
+  // engine/capabilities.cpp.
+  static const std::vector<std::string> names{"binary-framing",
+                                              "grab",
+                                              "echo",
+                                              "grab-job",
+                                              "grab-job-uniq",
+                                              "grab-job-all",
+                                              "submit-background",
+                                              "submit-high",
+                                              "submit-high-background",
+                                              "submit-low",
+                                              "submit-low-background",
+                                              "submit-epoch",
+                                              "submit-reduce",
+                                              "get-status",
+                                              "get-status-unique",
+                                              "option-exceptions",
+                                              "unique-attach",
+                                              "admin-status",
+                                              "admin-workers",
+                                              "admin-version",
+                                              "admin-maxqueue",
+                                              "admin-getpid",
+                                              "admin-verbose",
+                                              "admin-prioritystatus",
+                                              "admin-show-jobs",
+                                              "admin-show-unique-jobs",
+                                              "admin-cancel-job",
+                                              "admin-create-function",
+                                              "admin-drop-function",
+                                              "work-data",
+                                              "work-warning",
+                                              "work-exception",
+                                              "can-do-timeout",
+                                              "set-client-id",
+                                              "admin-shutdown"};
   return names;
 }
 

@@ -140,6 +140,11 @@ void job_server::on_packet(conn_id conn, const wire::packet_view& p, time_point 
     send_error(conn, "INVALID_COMMAND", "Command not expected");
     return;
   }
+  if (options_.defects.ignored.count(p.cmd)) return;  // emulated defect: never answered
+  if (options_.defects.refused.count(p.cmd)) {
+    send_error(conn, "INVALID_COMMAND", "not implemented (emulated defect)");
+    return;
+  }
   if (wire::is_submit(p.cmd) && p.cmd != command::submit_job_sched) {
     handle_submit(c, p, now);
     return;
@@ -225,6 +230,11 @@ void job_server::send(conn_id conn, command cmd, std::initializer_list<std::stri
 }
 
 void job_server::send_error(conn_id conn, std::string_view code, std::string_view text) {
+  if (options_.defects.lowercase_error_codes) {
+    const std::string lower = wire::to_lower(code);
+    send(conn, command::error, {lower, text});
+    return;
+  }
   send(conn, command::error, {code, text});
 }
 
@@ -238,6 +248,13 @@ void job_server::broadcast(const job& j, command cmd,
   scratch_.clear();
   wire::encode(wire::packet_magic::response, cmd,
                std::span<const std::string_view>(args.begin(), args.size()), scratch_);
+  if (options_.defects.per_connection_results) {
+    std::vector<conn_id> once;
+    for (conn_id client : j.clients)
+      if (std::find(once.begin(), once.end(), client) == once.end()) once.push_back(client);
+    for (conn_id client : once) sink_.write(client, scratch_);
+    return;
+  }
   for (conn_id client : j.clients) sink_.write(client, scratch_);
 }
 

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
+
+#include "harness/wire/command.hpp"
 
 namespace gearspec::refsrv {
 
@@ -56,6 +59,27 @@ enum class high_order {
   lifo,  ///< Perl Gearman::Server.
 };
 
+/// What GRAB_JOB_ALL returns for a job submitted without a reducer (docs/protocol.md §1.3).
+enum class grab_all_reply {
+  assign_uniq,  ///< JOB_ASSIGN_UNIQ (C gearmand).
+  assign_all,   ///< JOB_ASSIGN_ALL with an empty reducer (PROTOCOL's text).
+};
+
+/** Defects the reference server can emulate so that tests can prove the suite catches each one and
+    names it (tests/integration/test_emulated_defects.py). None is a behaviour any server should
+    have; all are off by default. */
+struct emulated_defects {
+  std::set<wire::command> ignored;     ///< requests read and never answered
+  std::set<wire::command> refused;     ///< requests answered with ERROR instead of being served
+  bool lowercase_error_codes = false;  ///< "job_not_found" instead of "JOB_NOT_FOUND"
+  /// A connection that submitted one job several times gets each result once, not once per
+  /// submission (UNIQ-PER-SUBMISSION; real client libraries then wait forever).
+  bool per_connection_results = false;
+  bool any() const noexcept {
+    return !ignored.empty() || !refused.empty() || lowercase_error_codes || per_connection_results;
+  }
+};
+
 /// Options of the job core.
 struct core_options {
   /// Job handles are prefix + counter, counter starting at 1 (C: "H:<host>:<n>").
@@ -66,6 +90,8 @@ struct core_options {
   maxqueue_policy maxqueue = maxqueue_policy::reject;
   priority_scope scope = priority_scope::global;
   high_order high = high_order::fifo;
+  grab_all_reply grab_all = grab_all_reply::assign_uniq;
+  emulated_defects defects;
   /// Attempts a job gets before it fails for good after worker loss or timeout; 0 = unlimited
   /// (C 1.1.20's -j: N attempts in total).
   std::uint32_t job_retries = 0;

@@ -26,7 +26,8 @@ void job_server::handle_grab(connection& c, command how, time_point now) {
   const std::string_view func = j->fn->name;
   if (how == command::grab_job) {
     send(c.id, command::job_assign, {j->handle, func, j->data});
-  } else if (how == command::grab_job_all && j->has_reducer) {
+  } else if (how == command::grab_job_all &&
+             (j->has_reducer || options_.grab_all == grab_all_reply::assign_all)) {
     // JOB_ASSIGN_ALL carries the reducer; the aggregator is not sent on (C, docs/protocol.md §1.3).
     send(c.id, command::job_assign_all, {j->handle, func, j->unique, j->reducer, j->data});
   } else {

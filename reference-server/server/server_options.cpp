@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "harness/wire/command.hpp"
+
 namespace gearspec::refsrv {
 namespace {
 
@@ -36,13 +38,42 @@ std::string number(std::string_view name, std::string_view value, std::uint64_t 
   return {};
 }
 
+/// --emulate DEFECT (repeatable): a defect for the suite to catch (tests/integration).
+std::string apply_emulation(server_config& config, std::string_view value) {
+  auto& core = config.core.defects;
+  auto& wire_side = config.wire_defects;
+  const auto colon = value.find(':');
+  const auto kind = value.substr(0, colon);
+  if (colon != std::string_view::npos && (kind == "ignore" || kind == "refuse")) {
+    const auto type = value.substr(colon + 1);
+    const auto cmd = wire::command_from_name(type);
+    if (!cmd || !wire::info(*cmd).is_request) {
+      std::string message = "--emulate ";
+      message.append(kind).append(":TYPE needs a request packet name, got '").append(type);
+      return message + "'";
+    }
+    (kind == "ignore" ? core.ignored : core.refused).insert(*cmd);
+    return {};
+  }
+  if (value == "lowercase-error-codes") return core.lowercase_error_codes = true, std::string();
+  if (value == "per-connection-results") return core.per_connection_results = true, std::string();
+  if (value == "request-magic") return wire_side.request_magic = true, std::string();
+  if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
+  if (value == "nagle") return wire_side.nagle = true, std::string();
+  std::string message =
+      "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
+      "lowercase-error-codes | nagle | per-connection-results, got '";
+  message.append(value);
+  return message + "'";
+}
+
 }  // namespace
 
 std::optional<bool> server_option_takes_value(std::string_view name) {
   for (std::string_view known :
        {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
-        "high-order", "handle-prefix", "job-retries", "wakeup", "max-unique", "max-packet",
-        "max-connections", "queue", "queue-sync", "max-output"})
+        "high-order", "grab-all", "emulate", "handle-prefix", "job-retries", "wakeup", "max-unique",
+        "max-packet", "max-connections", "queue", "queue-sync", "max-output"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
@@ -76,6 +107,11 @@ std::string apply_server_option(server_config& config, std::string_view name,
   if (name == "high-order")
     return choose<high_order>(name, value, core.high,
                               {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
+  if (name == "grab-all")
+    return choose<grab_all_reply>(
+        name, value, core.grab_all,
+        {{"assign-uniq", grab_all_reply::assign_uniq}, {"assign-all", grab_all_reply::assign_all}});
+  if (name == "emulate") return apply_emulation(config, value);
   if (name == "handle-prefix") {
     core.handle_prefix = std::string(value);
     return {};
@@ -140,12 +176,16 @@ const char* server_options_help() {
          "  --priority P             global | per-function  priority across a worker's functions "
          "(default global)\n"
          "  --high-order P           fifo | lifo          order of HIGH jobs (default fifo)\n"
+         "  --grab-all P             assign-uniq | assign-all  GRAB_JOB_ALL's answer for a job "
+         "without\n"
+         "                                                a reducer (default assign-uniq)\n"
          "  --job-retries N          attempts before a lost job fails; 0 = unlimited (default 0)\n"
          "  --wakeup N               sleeping workers woken per job; 0 = all (default 0)\n"
          "  --max-unique N           longest unique key accepted (default 64)\n"
          "  --max-packet BYTES       largest packet payload accepted (default 67108864)\n"
          "  --max-connections N      connections accepted at once (default 100000)\n"
-         "  --max-output BYTES       unsent replies a peer may leave unread before it is disconnected\n"
+         "  --max-output BYTES       unsent replies a peer may leave unread before it is "
+         "disconnected\n"
          "                           (default 67108864)\n"
          "  --exceptions             forward WORK_EXCEPTION to every client (as OPTION_REQ "
          "\"exceptions\")\n"
@@ -153,7 +193,15 @@ const char* server_options_help() {
          "(default: none)\n"
          "  --queue-sync P           normal | full        normal survives a server crash, full "
          "also a power loss\n"
-         "                                                (default full)\n";
+         "                                                (default full)\n"
+         "  --emulate DEFECT         for testing gearspec itself: behave wrongly on purpose\n"
+         "                           (repeatable): ignore:TYPE (never answer a request type),\n"
+         "                           refuse:TYPE (answer it with ERROR), request-magic (replies\n"
+         "                           start \\0REQ), hold-job-created (JOB_CREATED 100 ms late,\n"
+         "                           overtaken by later replies), lowercase-error-codes, nagle\n"
+         "                           (no TCP_NODELAY, packets written in two pieces),\n"
+         "                           per-connection-results (one result per connection, not per\n"
+         "                           submission)\n";
 }
 
 }  // namespace gearspec::refsrv

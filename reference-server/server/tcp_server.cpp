@@ -41,6 +41,12 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
     if (closed_ || pending_.empty()) return;
     if (!writer_busy_) {
       net::error_code ec;
+      if (server_.config_.wire_defects.nagle) {
+        // Emulated defect: the header alone first; with Nagle's algorithm on, the rest waits for
+        // the peer to acknowledge it.
+        write_in_pieces();
+        return;
+      }
       const auto n = socket_.write_some(asio::buffer(pending_), ec);
       if (!ec)
         pending_.erase(0, n);
@@ -50,6 +56,12 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       }
       if (pending_.empty()) return;
     }
+    wake_.cancel();
+  }
+
+  /// The nagle emulation: every packet as two writes, header and rest, through the writer.
+  void write_in_pieces() {
+    split_writes_ = true;
     wake_.cancel();
   }
 
@@ -130,8 +142,19 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
       sending.swap(pending_);
       net::error_code ec;
       writer_busy_ = true;
-      co_await asio::async_write(socket_, asio::buffer(sending),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (split_writes_) {
+        // Emulated defect (nagle): 12 bytes, then the rest, as separate writes.
+        const std::size_t head = std::min<std::size_t>(12, sending.size());
+        co_await asio::async_write(socket_, asio::buffer(sending.data(), head),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec && sending.size() > head)
+          co_await asio::async_write(socket_,
+                                     asio::buffer(sending.data() + head, sending.size() - head),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await asio::async_write(socket_, asio::buffer(sending),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
       writer_busy_ = false;
       if (ec) break;
     }
@@ -144,8 +167,9 @@ class tcp_server::session : public std::enable_shared_from_this<session> {
   asio::steady_timer wake_;
   conn_id id_;
   std::string pending_;
-  bool dirty_ = false;        ///< listed in server_.dirty_
-  bool writer_busy_ = false;  ///< an async_write is in flight: direct writes would interleave
+  bool dirty_ = false;         ///< listed in server_.dirty_
+  bool writer_busy_ = false;   ///< an async_write is in flight: direct writes would interleave
+  bool split_writes_ = false;  ///< nagle emulation
   bool closing_ = false;
   bool closed_ = false;
 };
@@ -219,6 +243,8 @@ void tcp_server::stop() {
   net::error_code ignored;
   acceptor_.close(ignored);
   core_timer_.cancel();
+  for (auto& t : held_) t->cancel();
+  held_.clear();
   auto sessions = sessions_;  // close() re-enters through the readers
   for (auto& [id, s] : sessions) s->close();
   if (on_stopped) std::exchange(on_stopped, nullptr)();
@@ -243,7 +269,9 @@ asio::awaitable<void> tcp_server::accept_loop() {
       socket.close(ec);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
+    // TCP_NODELAY: small replies go out at once (docs/protocol.md §1.5); the nagle emulation
+    // leaves it off on purpose.
+    if (!config_.wire_defects.nagle) socket.set_option(tcp::no_delay(true), ec);
     socket.non_blocking(true, ec);  // flush_now() writes without waiting
     std::string peer = "?";
     if (auto remote = socket.remote_endpoint(ec); !ec) peer = remote.address().to_string();
@@ -330,6 +358,26 @@ void tcp_server::after_event() {
 }
 
 void tcp_server::write(conn_id conn, std::string_view bytes) {
+  const auto& defects = config_.wire_defects;
+  if (defects.any() && bytes.size() >= 12 && bytes.substr(0, 4) == std::string_view("\0RES", 4)) {
+    std::string changed(bytes);
+    if (defects.request_magic) changed[3] = 'Q', changed[2] = 'E', changed[1] = 'R';
+    // JOB_CREATED is packet type 8.
+    if (defects.hold_job_created && bytes.substr(4, 4) == std::string_view("\0\0\0\x08", 4)) {
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      held_.push_back(timer);
+      auto later = [this, conn, timer, changed = std::move(changed)](net::error_code ec) {
+        std::erase(held_, timer);
+        if (ec || stopped_) return;
+        if (auto it = sessions_.find(conn); it != sessions_.end()) it->second->deliver(changed);
+        flush_dirty();
+      };
+      timer->async_wait(std::move(later));
+      return;
+    }
+    if (auto it = sessions_.find(conn); it != sessions_.end()) it->second->deliver(changed);
+    return;
+  }
   if (auto it = sessions_.find(conn); it != sessions_.end()) it->second->deliver(bytes);
 }
 

@@ -17,6 +17,17 @@
 
 namespace gearspec::refsrv {
 
+/// Defects of the network layer the server can emulate (see emulated_defects in core/options.hpp);
+/// all off by default.
+struct emulated_wire_defects {
+  bool request_magic = false;     ///< replies start \0REQ instead of \0RES
+  bool hold_job_created = false;  ///< JOB_CREATED goes out 100 ms late; later replies overtake it
+  /// No TCP_NODELAY, and each packet written in two pieces (header, then the rest): every reply
+  /// waits for the peer's delayed ACK (Nagle's algorithm).
+  bool nagle = false;
+  bool any() const noexcept { return request_magic || hold_job_created || nagle; }
+};
+
 /// Everything needed to run a server.
 struct server_config {
   /// Address to listen on; loopback by default.
@@ -32,6 +43,7 @@ struct server_config {
   /// Persistent queue for background jobs: "sqlite:PATH", or empty for none.
   std::string queue;
   store_sync queue_sync = store_sync::full;
+  emulated_wire_defects wire_defects;
   /// Receives one line per connection event and error; empty = quiet.
   std::function<void(const std::string&)> log;
 };
@@ -89,6 +101,8 @@ class tcp_server final : private output_sink {
   std::unordered_map<conn_id, std::shared_ptr<session>> sessions_;
   std::vector<std::shared_ptr<session>>
       dirty_;  ///< sessions with output queued by the current event
+  /// Replies held back by the hold-job-created emulation (cancelled by stop()).
+  std::vector<std::shared_ptr<net::asio::steady_timer>> held_;
   std::string read_buffer_ = std::string(64 * 1024, '\0');  ///< shared by all readers (one thread)
   std::string fatal_error_;
   conn_id next_conn_ = 1;

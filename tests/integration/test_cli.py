@@ -160,3 +160,96 @@ def test_server_refuses_a_queue_it_cannot_trust(tmp_path):
 def test_persistent_needs_spawn(suite):
     r = run(str(suite), "--persistent")
     assert r.returncode == 2 and "--persistent goes with --spawn" in r.stderr, r.stderr
+
+
+IMPL_SCENARIO = """id: cli/impl
+title: t
+requirements: [ECHO-IDENTICAL]
+level: IMPL
+description: CLI test scenario with two known variants
+actors:
+  c: client
+steps:
+  - c: {send: ECHO_REQ, args: ["x"]}
+variants:
+  other:
+    description: an answer no server gives
+    steps:
+      - c: {expect: ECHO_RES, args: ["y"]}
+  same:
+    description: the bytes back
+    steps:
+      - c: {expect: ECHO_RES, args: ["x"]}
+"""
+
+
+def test_an_impl_scenario_is_informational_with_the_variant_shown(tmp_path):
+    (tmp_path / "impl.yaml").write_text(IMPL_SCENARIO)
+    report = tmp_path / "r.json"
+    r = run(str(tmp_path / "impl.yaml"), "--json", str(report))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "INFO  cli/impl" in r.stdout and "variant same" in r.stdout
+    (x,) = json.loads(report.read_text())["results"]
+    assert (x["verdict"], x["level"], x["variant"]) == ("informational", "IMPL", "same")
+
+
+def test_a_profile_pins_a_variant(tmp_path):
+    (tmp_path / "impl.yaml").write_text(IMPL_SCENARIO)
+    for pinned, code in (("same", 0), ("other", 1)):
+        profile = tmp_path / "p.yaml"
+        profile.write_text("implementation: demo\nexpectations:\n"
+                           "  - {id: cli/impl, variant: %s, reason: r, evidence: e}\n" % pinned)
+        r = run(str(tmp_path / "impl.yaml"), "--profile", str(profile))
+        assert r.returncode == code, r.stdout
+        if code:
+            assert "the profile pins variant 'other'" in r.stdout and "the server showed 'same'" in r.stdout
+
+
+def test_a_scenario_needing_a_missing_capability_is_blocked_and_passes_the_run(tmp_path):
+    (tmp_path / "uniq.yaml").write_text("""id: cli/uses-uniq
+title: t
+requirements: [UNIQ-ATTACH-QUEUED]
+level: SHOULD
+description: uses GRAB_JOB_UNIQ for its set-up only
+actors:
+  c: client
+  w: worker
+steps:
+  - w: {send: CAN_DO, args: ["${fn}"]}
+  - w: GRAB_JOB_UNIQ
+  - w: {expect: NO_JOB}
+""")
+    report = tmp_path / "r.json"
+    r = run(str(tmp_path / "uniq.yaml"), "--ref", "emulate=refuse:GRAB_JOB_UNIQ", "--json", str(report))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "BLOCK cli/uses-uniq" in r.stdout
+    data = json.loads(report.read_text())
+    (x,) = data["results"]
+    assert (x["verdict"], x["blocked_by"]) == ("blocked", ["grab-job-uniq"])
+    assert "grab-job-uniq" in data["capabilities"]["missing"]
+    assert data["summary"]["root_causes"][0]["cause"] == "the target lacks grab-job-uniq"
+    # Without the probe nothing is blocked: the scenario runs and fails.
+    assert run(str(tmp_path / "uniq.yaml"), "--ref", "emulate=refuse:GRAB_JOB_UNIQ", "--no-probe").returncode == 1
+
+
+def test_level_selects_scenarios(suite, tmp_path):
+    (suite / "impl.yaml").write_text(IMPL_SCENARIO)
+    r = run(str(suite), "--level", "IMPL")
+    assert r.returncode == 0 and "cli/impl" in r.stdout and "cli/fail" not in r.stdout
+    r = run(str(suite), "--level", "MUST", "--list")
+    assert "cli/fail" in r.stdout and "cli/impl" not in r.stdout
+
+
+def test_a_verdict_that_changes_between_rounds_is_flaky(tmp_path):
+    # ${run} is random per round: this passes when its first character is a-m (13 of 36), so over
+    # 30 rounds both verdicts appear except with probability about 2e-6.
+    (tmp_path / "coin.yaml").write_text("id: cli/coin\n" + HEAD + """  - c: {send: ECHO_REQ, args: ["${run}"]}
+  - c: {expect: ECHO_RES, args: [{regex: "[a-m].*"}]}
+""")
+    report = tmp_path / "r.json"
+    r = run(str(tmp_path / "coin.yaml"), "--repeat", "30", "--json", str(report))
+    assert r.returncode == 1
+    (x,) = json.loads(report.read_text())["results"]
+    assert x["verdict"] == "flaky" and x["rounds"] == 30
+    assert "the verdict changed between rounds" in x["reason"]
+    assert "FLAKY" in r.stdout

@@ -183,3 +183,38 @@ TEST(Describe, ExpectedAndActualAsReportsPrintThem) {
 
 }  // namespace
 }  // namespace gearspec::engine
+
+namespace gearspec::engine {
+namespace {
+
+TEST(MismatchCause, NamesWhatCameInsteadInStableWords) {
+  variables vars("t");
+  const auto one = res(command::work_complete, {"H:1", "r"});
+  const auto status = res(command::work_status, {"H:1", "1", "2"});
+  // A result sent once where a sequence expects it twice (once per submission).
+  const auto twice = parse_expect(
+      "{expect: [{WORK_STATUS: [\"H:1\"]}, {WORK_COMPLETE: [\"H:1\"]}, "
+      "{WORK_COMPLETE: [\"H:1\"]}]}");
+  EXPECT_EQ("after SUBMIT_JOB: fewer WORK_COMPLETE than expected (1 of 2)",
+            mismatch_cause(twice, {&status, &one}, "SUBMIT_JOB", vars));
+  // Another packet type first.
+  const auto created = parse_expect("{expect: JOB_CREATED}");
+  EXPECT_EQ("after SUBMIT_JOB: expected JOB_CREATED, got WORK_COMPLETE",
+            mismatch_cause(created, {&one}, "SUBMIT_JOB", vars));
+  // The right type with another argument names the argument, not the values (they differ per run).
+  const auto data = parse_expect("{expect: WORK_COMPLETE, args: [\"H:1\", \"other\"]}");
+  EXPECT_EQ("WORK_COMPLETE with another data than expected",
+            mismatch_cause(data, {&one}, "SUBMIT_JOB", vars));
+  EXPECT_EQ("after GRAB_JOB: expected JOB_CREATED, got nothing",
+            mismatch_cause(created, {}, "GRAB_JOB", vars));
+}
+
+TEST(AnswersTo, OnlyTheRepliesARequestCanHave) {
+  const auto grab = answers_to(command::grab_job);
+  EXPECT_NE(std::find(grab.begin(), grab.end(), command::no_job), grab.end());
+  EXPECT_EQ(std::find(grab.begin(), grab.end(), command::noop), grab.end());
+  EXPECT_TRUE(answers_to(command::work_complete).empty());  // no reply to a result
+}
+
+}  // namespace
+}  // namespace gearspec::engine

@@ -1,0 +1,111 @@
+"""The suite proves itself on the reference server: with each emulated defect (gearspec-server
+--emulate, switched on through `gearspec run --ref emulate=...`) the report names that defect as the
+top root cause and few scenarios fail because of it; with each implementation-defined option the
+run passes and every IMPL scenario shows one of its known variants; a shared server survives a
+parallel run."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+GEARSPEC = os.environ.get("GEARSPEC", "gearspec")
+SERVER = os.environ.get("GEARSPEC_SERVER", "gearspec-server")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCENARIOS = os.path.join(ROOT, "scenarios")
+BAD = ("fail", "error", "flaky", "unexpected-pass")
+
+
+def run_suite(tmp_path, *args):
+    report = tmp_path / "report.json"
+    r = subprocess.run([GEARSPEC, "run", SCENARIOS, "-j", "8", "--no-color", "--json", str(report), *args],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode in (0, 1), r.stdout[-3000:] + r.stderr
+    data = json.loads(report.read_text())
+    return r, data
+
+
+# defect -> (exit code, the top root cause (regex), causes any other failure may have)
+DEFECTS = {
+    "refuse:GRAB_JOB": (1, r"^the target lacks grab-job$", []),
+    "ignore:GRAB_JOB": (1, r"^the target lacks grab-job$", []),
+    "ignore:ECHO_REQ": (1, r"^the target lacks echo$", []),
+    "refuse:SUBMIT_JOB_BG": (1, r"^the target lacks submit-background$", []),
+    "ignore:GET_STATUS": (1, r"^the target lacks get-status$", []),
+    "request-magic": (1, r"^the target lacks binary-framing$", []),
+    "hold-job-created": (1, r"expected JOB_CREATED, got WORK_COMPLETE",
+                         [r"^slow replies"]),  # the held JOB_CREATED also slows every round
+    "nagle": (1, r"^slow replies \(median round over", []),
+    "per-connection-results": (1, r"fewer WORK_\w+ than expected \(1 of 2\)", [r"fewer WORK_\w+ than expected"]),
+    # Error codes are implementation-defined: no failure, but the scenarios that pin codes show
+    # none of their known variants, grouped under one cause.
+    "lowercase-error-codes": (0, r"^ERROR with another code than expected$", []),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_an_emulated_defect_is_the_top_root_cause(tmp_path, defect):
+    code, top, others = DEFECTS[defect]
+    r, data = run_suite(tmp_path, "--ref", "emulate=" + defect)
+    assert r.returncode == code, r.stdout[-3000:]
+    causes = data["summary"]["root_causes"]
+    assert causes and re.search(top, causes[0]["cause"]), causes[:3]
+    failed = [x for x in data["results"] if x["verdict"] in BAD]
+    assert len(failed) <= 10, [x["id"] for x in failed]
+    assert not [x for x in data["results"] if x["verdict"] == "error"]
+    # Every failure is explained by the defect: the top cause or one of the listed consequences.
+    for x in failed:
+        assert any(re.search(p, x["cause"]) or x["id"] in causes[0]["ids"] for p in [top] + others), x
+    # Scenarios that are not about the defect are blocked by it, not failed.
+    if causes[0]["cause"].startswith("the target lacks"):
+        assert causes[0]["blocked"] + causes[0]["failed"] == len(causes[0]["ids"])
+        assert data["summary"]["blocked"] == causes[0]["blocked"]
+    # The text report says the same as the JSON.
+    assert "root causes, largest first:" in r.stdout
+
+
+# Implementation-defined options of the reference server: each is a behaviour a real server (or
+# PROTOCOL's text) has, so the suite must not fail it, and every IMPL scenario names what it saw.
+PERMITTED = ["worker-loss=fail", "ability-loss=keep", "timeout-policy=fail", "maxqueue-policy=evict",
+             "priority=per-function", "high-order=lifo", "grab-all=assign-all", "exceptions"]
+
+
+@pytest.mark.parametrize("option", PERMITTED)
+def test_a_permitted_variant_causes_no_failure(tmp_path, option):
+    r, data = run_suite(tmp_path, "--ref", option)
+    assert r.returncode == 0, r.stdout[-3000:]
+    impl = [x for x in data["results"] if x["level"] == "IMPL"]
+    assert impl and all(x["verdict"] == "informational" for x in impl)
+    assert [x["id"] for x in impl if not x["variant"]] == []
+
+
+def test_the_protocol_text_variant_of_grab_job_all_is_recognised(tmp_path):
+    r, data = run_suite(tmp_path, "--ref", "grab-all=assign-all", "--id", "worker/grab-job-all*")
+    assert r.returncode == 0
+    (x,) = data["results"]
+    assert (x["verdict"], x["variant"]) == ("informational", "assign-all")
+
+
+def test_the_suite_passes_against_one_shared_server_which_survives(tmp_path):
+    port_file = tmp_path / "port"
+    server = subprocess.Popen([SERVER, "--quiet", "--port", "0", "--port-file", str(port_file)])
+    try:
+        deadline = time.monotonic() + 10
+        while not (port_file.exists() and port_file.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = port_file.read_text().strip()
+        report = tmp_path / "shared.json"
+        r = subprocess.run([GEARSPEC, "run", SCENARIOS, "-j", "4", "--no-color", "--target", "127.0.0.1:" + port,
+                            "--profile", os.path.join(ROOT, "profiles", "gearspec-reference.yaml"),
+                            "--json", str(report)], capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-4000:]
+        assert server.poll() is None, "the shared server stopped"
+        by_id = {x["id"]: x for x in json.loads(report.read_text())["results"]}
+        assert by_id["admin/shutdown-graceful"]["verdict"] == "unsupported"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
