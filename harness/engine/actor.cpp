@@ -75,6 +75,7 @@ actor::actor(asio::io_context& io, std::string name, protocol speaks,
       decoder_(wire::packet_magic::response, {}, speaks == protocol::mixed) {}
 
 actor::~actor() {
+  *alive_ = false;
   net::error_code ignored;
   socket_.close(ignored);
 }
@@ -166,7 +167,9 @@ asio::awaitable<step_outcome> actor::connect(const endpoint& where, milliseconds
   connected_ = true;
   record('*', "connected to " + where.str());
   reading_ = true;
-  auto on_reader_end = [this](std::exception_ptr) { reading_ = false; };
+  auto on_reader_end = [this, alive = alive_](std::exception_ptr) {
+    if (*alive) reading_ = false;
+  };
   asio::co_spawn(io_, reader(), on_reader_end);
   co_return step_outcome::ok();
 }
@@ -200,11 +203,13 @@ void actor::decode_received(std::string_view bytes) {
 }
 
 asio::awaitable<void> actor::reader() {
+  const auto alive = alive_;  // in the coroutine frame, which outlives a destroyed actor
   std::string chunk(64 * 1024, '\0');
   while (true) {
     net::error_code ec;
     const auto n = co_await socket_.async_read_some(asio::buffer(chunk),
                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;  // the actor is gone; its destructor closed the socket
     if (ec) {
       closed_ = true;
       close_reason_ = ec == asio::error::eof ? "closed by the server" : ec.message();

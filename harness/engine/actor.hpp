@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -163,6 +164,9 @@ class actor {
   bool close_expected_ = false;
   bool aborted_ = false;
   bool reading_ = false;
+  /// Shared with the detached reader coroutine: an actor destroyed while a read is pending (its
+  /// socket closed by the destructor) must not be touched when that read completes.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace gearspec::engine
