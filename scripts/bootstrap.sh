@@ -14,6 +14,8 @@ packages=(
   gearman-job-server gearman-server gearman-tools libgearman-client-perl
   # Client libraries of other stacks for the interop tests (tests/interop).
   php-cli php-gearman libgearman-dev pkg-config
+  # A real browser for the HTML reports' tests (headless).
+  chromium
 )
 # Node.js and npm: the machine's own if it has them (they may come from outside Debian), else Debian's.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -68,7 +68,7 @@ def load_requirements():
 
 def run_all(gearspec, out, repeat):
     for key, _, args, profile in IMPLEMENTATIONS:
-        cmd = [gearspec, "run", str(ROOT / "scenarios"), "-j", "2", "--no-color", "--repeat", str(repeat),
+        cmd = [gearspec, "run", str(ROOT / "scenarios"), "--no-color", "--repeat", str(repeat),
                "--json", str(out / (key + ".json"))] + args
         if profile:
             cmd += ["--profile", str(ROOT / profile)]
@@ -76,6 +76,91 @@ def run_all(gearspec, out, repeat):
         code = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
         if code == 2:
             sys.exit("gearspec run failed to start for " + key)
+
+
+CLASSES = [  # css class, colour, legend text
+    ("pass", "#c8e6c9", "pass"),
+    ("variant", "#cfe2ff", "implementation-defined: the variant shown (pinned by the profile)"),
+    ("dev-must", "#f4a582", "deviates from a MUST (expected by the profile; see the note)"),
+    ("dev-should", "#fde0a0", "deviates from a SHOULD (expected by the profile; see the note)"),
+    ("blocked", "#d7ccc8", "blocked: needs a capability the implementation lacks"),
+    ("na", "#eeeeee", "not run (unsupported by this target)"),
+    ("bad", "#e53935", "FAIL, ERROR, FLAKY or XPASS: the profile is wrong or the run was"),
+]
+
+
+def cell_class(r, level):
+    v = r["verdict"]
+    if v in ("fail", "error", "flaky", "unexpected-pass"):
+        return "bad"
+    if v == "expected-fail":
+        return "dev-must" if level == "MUST" else "dev-should"
+    if r.get("variant") and v in ("pass", "informational"):
+        return "variant"
+    return {"pass": "pass", "blocked": "blocked", "unsupported": "na", "informational": "variant"}.get(v, "na")
+
+
+def matrix_html(today, scenarios, reqs, covered, by_requirement, results, totals):
+    esc = html.escape
+    notes, note_of = [], {}
+    rows = []
+    for rid, level, text in reqs:
+        for s in sorted(by_requirement.get(rid, []), key=lambda s: s["id"]) or [None]:
+            cells = []
+            for key, _, _, _ in IMPLEMENTATIONS:
+                r = results[key].get(s["id"]) if s else None
+                if not r:
+                    cells.append('<td class="na">%s</td>' % ("no scenario" if not s else "not run"))
+                    continue
+                klass = cell_class(r, s["level"])
+                why = r["reason"] if klass in ("dev-must", "dev-should", "bad", "blocked") else ""
+                ref = ""
+                if why:
+                    text_key = (why, r.get("evidence", ""))
+                    if text_key not in note_of:
+                        notes.append(text_key)
+                        note_of[text_key] = len(notes)
+                    ref = ' <a class="note" href="#note-%d">[%d]</a>' % (note_of[text_key], note_of[text_key])
+                cells.append('<td class="%s" data-verdict="%s">%s%s</td>' % (klass, r["verdict"], esc(cell(r)), ref))
+            sid = ('<a href="../scenarios/%s.yaml">%s</a>' % (esc(s["id"]), esc(s["id"]))) if s else "<em>no scenario</em>"
+            rows.append('<tr><td><b>%s</b><div class="req">%s</div></td><td>%s</td><td>%s</td>%s</tr>'
+                        % (rid, esc(text), level, sid, "".join(cells)))
+    legend = "".join('<span class="key"><span class="swatch %s"></span>%s</span>' % (k, esc(t)) for k, _, t in CLASSES)
+    verdicts = list(SYMBOL)
+    totals_rows = "".join(
+        "<tr><td>%s</td>%s</tr>" % (esc(label), "".join('<td data-impl="%s" data-verdict="%s">%d</td>'
+                                                         % (key, v, totals[key].get(v, 0)) for v in verdicts))
+        for key, label, _, _ in IMPLEMENTATIONS)
+    notes_html = "".join('<li id="note-%d">%s<br><small>%s</small></li>' % (i + 1, esc(w), esc(e)) for i, (w, e) in enumerate(notes))
+    css = "".join(".%s{background:%s}" % (k, c) for k, c, _ in CLASSES)
+    script = """
+(function(){
+  var n=document.querySelectorAll('#matrix tbody tr').length;
+  var by={};document.querySelectorAll('#matrix tbody td[data-verdict]').forEach(function(td){
+    by[td.dataset.verdict]=(by[td.dataset.verdict]||0)+1;});
+  document.getElementById('rendered').textContent='rendered '+n+' rows; cells: '+
+    Object.keys(by).sort().map(function(k){return k+'='+by[k];}).join(' ');
+})();"""
+    return """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>gearspec conformance matrix</title>
+<style>body{font-family:system-ui,sans-serif;margin:0 16px 32px;color:#222}h1{font-size:20px}
+table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:2px 6px;font-size:13px;vertical-align:top}
+#matrix thead th{position:sticky;top:0;background:#f3f3f3;z-index:1}.req{font-size:11px;color:#555;max-width:420px}
+.key{margin-right:14px;white-space:nowrap;font-size:12px}.swatch{display:inline-block;width:12px;height:12px;border:1px solid #888;margin-right:4px;vertical-align:middle}
+a.note{font-size:11px}#notes li{margin:4px 0;font-size:13px}%s</style></head><body>
+<h1>gearspec conformance matrix</h1>
+<p>Generated %s by <code>scripts/conformance_matrix.py</code> from one run of %d scenarios against each implementation with its profile.
+Requirement coverage: %d of %d. <span id="rendered"></span></p>
+<p>%s</p>
+<h2>Totals</h2><table id="totals"><tr><th>implementation</th>%s</tr>%s</table>
+<h2>Requirements and scenarios</h2>
+<table id="matrix"><thead><tr><th>requirement</th><th>level</th><th>scenario</th>%s</tr></thead><tbody>
+%s
+</tbody></table>
+<h2>Notes</h2><ol id="notes">%s</ol>
+<script>%s</script></body></html>
+""" % (css, today, len(scenarios), len(covered), len(reqs), legend,
+       "".join("<th>%s</th>" % esc(SYMBOL[v]) for v in verdicts), totals_rows,
+       "".join("<th>%s</th>" % esc(l) for _, l, _, _ in IMPLEMENTATIONS), "\n".join(rows), notes_html, script)
 
 
 def main():
@@ -143,32 +228,10 @@ def main():
     out_dir = pathlib.Path(args.out_dir)
     (out_dir / "conformance-matrix.md").write_text("\n".join(md) + "\n")
 
-    # Self-contained HTML with the reasons as tooltips.
-    colour = {"pass": "#cfc", "expected-fail": "#ffd", "unsupported": "#eee", "fail": "#f99",
-              "unexpected-pass": "#f99", "error": "#f99", "blocked": "#ddd", "informational": "#def",
-              "flaky": "#fc9"}
-    rows_html = []
-    for rid, level, text in reqs:
-        for s in sorted(by_requirement.get(rid, []), key=lambda s: s["id"]) or [None]:
-            cells = []
-            for key, _, _, _ in IMPLEMENTATIONS:
-                r = results[key].get(s["id"]) if s else None
-                if not r:
-                    cells.append("<td>%s</td>" % ("no scenario" if not s else "not run"))
-                    continue
-                tip = r["reason"] or (r["mismatch"] or {}).get("actual", "")
-                cells.append('<td style="background:%s" title="%s">%s</td>'
-                             % (colour.get(r["verdict"], "#fff"), html.escape(tip), html.escape(cell(r))))
-            rows_html.append("<tr><td title=\"%s\">%s</td><td>%s</td><td>%s</td>%s</tr>"
-                             % (html.escape(text), rid, level, html.escape(s["id"]) if s else "", "".join(cells)))
-    page = """<!doctype html><html><head><meta charset="utf-8"><title>gearspec conformance matrix</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;font-size:13px}</style>
-</head><body><h1>gearspec conformance matrix</h1>
-<p>Generated %s from one run of %d scenarios. Requirement coverage: %d of %d. Hover a cell for the profile reason or the mismatch.</p>
-<table><tr><th>requirement</th><th>level</th><th>scenario</th>%s</tr>%s</table></body></html>
-""" % (today, len(scenarios), len(covered), len(reqs), "".join("<th>%s</th>" % html.escape(l) for _, l, _, _ in IMPLEMENTATIONS),
-       "\n".join(rows_html))
-    (out_dir / "conformance-matrix.html").write_text(page)
+    # Self-contained HTML: legend, totals per implementation, a header that stays in view, the
+    # reasons as numbered notes under the table, links to the scenario files.
+    (out_dir / "conformance-matrix.html").write_text(
+        matrix_html(today, scenarios, reqs, covered, by_requirement, results, totals))
     print("wrote %s and %s: %d requirements, %d covered, %d scenarios"
           % (out_dir / "conformance-matrix.md", out_dir / "conformance-matrix.html", len(reqs), len(covered), len(scenarios)))
     bad = [k for k in totals if any(totals[k].get(v, 0) for v in ("fail", "unexpected-pass", "flaky", "error"))]

@@ -100,9 +100,7 @@ struct suite_run {
   std::string target;
   std::string profile;
   engine::capability_report capabilities;
-  engine::run_report report() const {
-    return {&results, target, profile, &capabilities, nullptr};
-  }
+  engine::run_report report() const { return {&results, target, profile, &capabilities, nullptr}; }
 };
 
 }  // namespace
@@ -308,8 +306,7 @@ PYBIND11_MODULE(_gearspec, m) {
              return out.str();
            })
       .def("variant", [](const suite_run& r, std::size_t i) { return r.results.at(i).variant; })
-      .def("level",
-           [](const suite_run& r, std::size_t i) { return r.results.at(i).source->level; })
+      .def("level", [](const suite_run& r, std::size_t i) { return r.results.at(i).source->level; })
       .def("blocked_by",
            [](const suite_run& r, std::size_t i) { return r.results.at(i).blocked_by; })
       .def("write_junit",
@@ -317,8 +314,13 @@ PYBIND11_MODULE(_gearspec, m) {
              if (!engine::write_junit(path, r.report()))
                throw py::value_error("cannot write " + path);
            })
-      .def("write_json", [](const suite_run& r, const std::string& path) {
-        if (!engine::write_json(path, r.report())) throw py::value_error("cannot write " + path);
+      .def("write_json",
+           [](const suite_run& r, const std::string& path) {
+             if (!engine::write_json(path, r.report()))
+               throw py::value_error("cannot write " + path);
+           })
+      .def("write_html", [](const suite_run& r, const std::string& path) {
+        if (!engine::write_html(path, r.report())) throw py::value_error("cannot write " + path);
       });
 
   py::class_<engine::capability_report>(
@@ -326,8 +328,9 @@ PYBIND11_MODULE(_gearspec, m) {
       .def_readonly("present", &engine::capability_report::present)
       .def_readonly("missing", &engine::capability_report::missing)
       .def_readonly("probed", &engine::capability_report::probed)
-      .def_property_readonly(
-          "grab", [](const engine::capability_report& c) { return std::string(wire::name(c.grab)); });
+      .def_property_readonly("grab", [](const engine::capability_report& c) {
+        return std::string(wire::name(c.grab));
+      });
 
   m.def(
       "probe_capabilities",
@@ -348,8 +351,7 @@ PYBIND11_MODULE(_gearspec, m) {
       [](std::vector<scenario::scenario> scenarios, std::vector<std::string> targets,
          std::string spawn, bool persistent, py::dict reference_options,
          std::optional<std::string> profile_path, unsigned jobs, unsigned repeat,
-         double timeout_scale, bool probe,
-         std::optional<engine::capability_report> capabilities) {
+         double timeout_scale, bool probe, std::optional<engine::capability_report> capabilities) {
         auto run = std::make_shared<suite_run>();
         run->scenarios = std::move(scenarios);
         auto target = make_target(targets, spawn, persistent, reference_options, timeout_scale);
@@ -371,6 +373,7 @@ PYBIND11_MODULE(_gearspec, m) {
             for (const auto& [name, why] : run->capabilities.missing)
               options.missing_capabilities.insert(name);
             options.run.grab = run->capabilities.grab;
+            options.run.end_round_trip = run->capabilities.present.count("echo") > 0;
           }
           run->results = engine::run_suite(run->scenarios, *target, options);
         }

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "harness/common/command_line.hpp"
 #include "harness/engine/autonomous.hpp"
 #include "harness/engine/json.hpp"
 #include "harness/net/asio.hpp"
@@ -317,6 +318,8 @@ double percentile(std::vector<double>& v, double q) {
 struct summary {
   std::string name;
   double jobs_per_s = 0, p50 = 0, p99 = 0, p999 = 0;
+  /// The server's CPU time per completed job (whole run, warm-up included), where it is visible.
+  std::optional<engine::target_instance::cpu_time> cpu_per_job_us;
   stats s;
   bool ok() const { return s.lost == 0 && s.duplicates == 0 && s.corrupted == 0 && s.errors == 0; }
 };
@@ -336,6 +339,14 @@ void write_round(engine::json_writer& json, const summary& r) {
   json.begin_object().key("target").value(r.name).key("jobs_per_s").value(r.jobs_per_s);
   json.key("latency_us").begin_object().key("p50").value(r.p50).key("p99").value(r.p99);
   json.key("p99_9").value(r.p999).end_object();
+  if (r.cpu_per_job_us) {
+    json.key("server_cpu_per_job_us").begin_object();
+    json.key("user")
+        .value(r.cpu_per_job_us->user_s)
+        .key("system")
+        .value(r.cpu_per_job_us->system_s);
+    json.key("total").value(r.cpu_per_job_us->user_s + r.cpu_per_job_us->system_s).end_object();
+  }
   json.key("submitted").value(r.s.submitted).key("completed").value(r.s.completed);
   json.key("lost").value(r.s.lost).key("duplicates").value(r.s.duplicates);
   json.key("corrupted").value(r.s.corrupted).key("errors").value(r.s.errors);
@@ -343,9 +354,18 @@ void write_round(engine::json_writer& json, const summary& r) {
   json.key("ok").value(r.ok()).end_object();
 }
 
+std::string cpu_text(const summary& r) {
+  if (!r.cpu_per_job_us) return "cpu/job       n/a";
+  char text[64];
+  std::snprintf(text, sizeof text, "cpu/job %5.1f us (%4.1f user + %4.1f sys)",
+                r.cpu_per_job_us->user_s + r.cpu_per_job_us->system_s, r.cpu_per_job_us->user_s,
+                r.cpu_per_job_us->system_s);
+  return text;
+}
+
 void print_row(const summary& r) {
-  std::printf("%-28s %10.0f jobs/s   p50 %7.0f us   p99 %7.0f us   p99.9 %7.0f us   %s\n",
-              r.name.c_str(), r.jobs_per_s, r.p50, r.p99, r.p999,
+  std::printf("%-28s %10.0f jobs/s   p50 %7.0f us   p99 %7.0f us   p99.9 %7.0f us   %s   %s\n",
+              r.name.c_str(), r.jobs_per_s, r.p50, r.p99, r.p999, cpu_text(r).c_str(),
               r.ok() ? "all jobs completed exactly once"
                      : ("LOST " + std::to_string(r.s.lost) + ", DUPLICATED " +
                         std::to_string(r.s.duplicates) + ", CORRUPTED " +
@@ -364,7 +384,18 @@ summary run_once(const named_target& t, const load_config& cfg) {
   const auto instance = target->start({"main"});  // a fresh server per round where it can
   asio::io_context io(1);
   load_run run(io, instance->address("main"), cfg);
-  return summarise(t.name, run.run());
+  const auto cpu_before = instance->server_cpu("main");
+  auto result = summarise(t.name, run.run());
+  const auto cpu_after = instance->server_cpu("main");
+  // Jobs/s says little when the load generator shares the cores with the server; CPU per job
+  // says how much work the server does for each.
+  if (cpu_before && cpu_after && result.s.completed > 0) {
+    const double jobs = static_cast<double>(result.s.completed);
+    result.cpu_per_job_us = engine::target_instance::cpu_time{
+        (cpu_after->user_s - cpu_before->user_s) * 1e6 / jobs,
+        (cpu_after->system_s - cpu_before->system_s) * 1e6 / jobs};
+  }
+  return result;
 }
 
 [[noreturn]] void usage(int code) {
@@ -383,6 +414,7 @@ Load:
 
 Output:
   --json FILE   every round's figures
+Options take their value as --name VALUE or --name=VALUE. --version prints the version.
 Exit code: 0 if every job of every round completed exactly once with the right data, else 1.
 )",
              code ? stderr : stdout);
@@ -396,7 +428,15 @@ int main(int argc, char** argv) {
   std::vector<named_target> targets;
   unsigned rounds = 1;
   std::string json_path;
-  std::vector<std::string> args(argv + 1, argv + argc);
+  // --embedded=NAME is its own spelling (a name, not a value of --embedded).
+  auto args = command_line::arguments(argc, argv, [](std::string_view flag) {
+    for (const char* with_value :
+         {"--target", "--spawn", "--clients", "--workers", "--inflight", "--payload", "--unique",
+          "--duration", "--warmup", "--jobs", "--rounds", "--json"})
+      if (flag == with_value) return true;
+    return false;
+  });
+  if (command_line::print_version_if_asked(args, "gearspec-bench")) return 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     auto& a = args[i];
     auto value = [&]() -> std::string {
@@ -506,12 +546,21 @@ int main(int argc, char** argv) {
   }
   if (best.size() > 1) {
     std::printf(
-        "\nratios against %s (its throughput / theirs; their p99 / its p99; above 1 = %s ahead):\n",
+        "\nratios against %s (its throughput / theirs; their p99 and CPU per job / its; above 1 = "
+        "%s "
+        "ahead):\n",
         best[0].name.c_str(), best[0].name.c_str());
-    for (std::size_t i = 1; i < best.size(); ++i)
-      std::printf("  %-26s throughput x%.2f   p99 x%.2f\n", best[i].name.c_str(),
+    for (std::size_t i = 1; i < best.size(); ++i) {
+      std::printf("  %-26s throughput x%.2f   p99 x%.2f", best[i].name.c_str(),
                   best[i].jobs_per_s > 0 ? best[0].jobs_per_s / best[i].jobs_per_s : 0,
                   best[0].p99 > 0 ? best[i].p99 / best[0].p99 : 0);
+      const auto total = [](const summary& s) {
+        return s.cpu_per_job_us->user_s + s.cpu_per_job_us->system_s;
+      };
+      if (best[0].cpu_per_job_us && best[i].cpu_per_job_us && total(best[0]) > 0)
+        std::printf("   cpu/job x%.2f", total(best[i]) / total(best[0]));
+      std::printf("\n");
+    }
   }
   if (!json_path.empty()) {
     std::ofstream out(json_path);

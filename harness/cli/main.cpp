@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/cli/run_command.hpp"
+#include "harness/common/command_line.hpp"
 #include "harness/wire/decoder.hpp"
 #include "harness/wire/printer.hpp"
 
@@ -32,7 +33,10 @@ void print_usage(std::FILE* to) {
       "                          decode a captured Gearman byte stream (FILE or - for stdin) and\n"
       "                          print one line per packet or admin line; --responses expects\n"
       "                          server-to-client (\\0RES) bytes\n"
-      "  help                    this text\n",
+      "  help [COMMAND]          this text, or the help of a command\n"
+      "\n"
+      "Options take their value as --name VALUE or --name=VALUE. gearspec --version prints the\n"
+      "version.\n",
       to);
 }
 
@@ -59,7 +63,15 @@ int cmd_decode(const std::vector<std::string_view>& args) {
   bool responses = false;
   std::string_view path;
   for (auto a : args) {
-    if (a == "--responses") {
+    if (a == "--help" || a == "-h") {
+      std::fputs(
+          "usage: gearspec decode [--responses] FILE\n\n"
+          "Decodes a captured Gearman byte stream (FILE, or - for standard input) and prints one\n"
+          "line per packet or admin line. --responses expects server-to-client (\\0RES) bytes.\n"
+          "Exit code: 0 if everything decoded, 1 if not, 2 on a usage error.\n",
+          stdout);
+      return exit_ok;
+    } else if (a == "--responses") {
       responses = true;
     } else if (path.empty()) {
       path = a;
@@ -113,14 +125,31 @@ int cmd_decode(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
+  const auto arg_strings = command_line::arguments(argc, argv, cli::run_option_takes_value);
+  std::vector<std::string_view> args(arg_strings.begin(), arg_strings.end());
   if (args.empty()) {
     print_usage(stderr);
     return exit_usage;
   }
   const auto command = args.front();
   args.erase(args.begin());
+  if (command == "--version" || command == "version") {
+    std::printf("gearspec %s\n", GEARSPEC_VERSION);
+    return exit_ok;
+  }
   if (command == "help" || command == "--help" || command == "-h") {
+    // gearspec help COMMAND: that command's own help.
+    if (!args.empty() && args.front() == "run") {
+      std::fputs(cli::run_help(), stdout);
+      return exit_ok;
+    }
+    if (!args.empty() && args.front() == "decode") return cmd_decode({"--help"});
+    if (!args.empty() && args.front() != "packets") {
+      std::fprintf(stderr, "gearspec help: unknown command '%.*s'\n\n",
+                   static_cast<int>(args.front().size()), args.front().data());
+      print_usage(stderr);
+      return exit_usage;
+    }
     print_usage(stdout);
     return exit_ok;
   }

@@ -8,11 +8,13 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
+#include "harness/cli/live_status.hpp"
+#include "harness/common/command_line.hpp"
 #include "harness/engine/report.hpp"
 #include "harness/engine/suite.hpp"
 #include "harness/scenario/loader.hpp"
@@ -51,7 +53,9 @@ selection:
   --list                      list the selected scenarios and exit
 
 running:
-  -j N                        run N scenarios at once (default 1)
+  -j N                        run N scenarios at once (default: 16 with the embedded server, 8 with
+                              --spawn, 4 with --target: scenarios mostly wait, and the embedded
+                              server costs almost nothing)
   --no-probe                  do not probe the target's capabilities first (nothing is blocked)
   --repeat N                  run everything N times
   --timeout-scale X           multiply every timeout (slow targets), default 1
@@ -60,6 +64,8 @@ running:
 reports:
   --junit FILE                JUnit XML
   --json FILE                 every verdict with its transcript
+  --html FILE                 a self-contained HTML page: totals, root causes, then every scenario
+                              with its requirement, expected and actual, transcript (failures first)
   --verbose                   transcripts of passing scenarios too
   --no-color                  plain output (also when NO_COLOR is set or not a terminal)
 )";
@@ -76,12 +82,13 @@ struct run_args {
   std::vector<std::string> levels;
   bool list = false;
   bool probe = true;
-  unsigned jobs = 1;
+  unsigned jobs = 0;  ///< 0: chosen per target (default_jobs)
   unsigned repeat = 1;
   double timeout_scale = 1.0;
   std::chrono::milliseconds max_time{0};
   std::optional<std::string> junit;
   std::optional<std::string> json;
+  std::optional<std::string> html;
   bool verbose = false;
   bool no_color = false;
 };
@@ -131,11 +138,24 @@ std::optional<std::string> profile_entry_problem(const scenario::profile_entry& 
   return std::nullopt;
 }
 
+/// The suite to run when no path is given: ./scenarios, else the one installed next to the
+/// program (PREFIX/share/gearspec/scenarios), else the source tree's (a build tree's program).
+std::string default_suite() {
+  namespace fs = std::filesystem;
+  if (fs::is_directory("scenarios")) return "scenarios";
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  const auto installed = exe.parent_path().parent_path() / "share" / "gearspec" / "scenarios";
+  if (!ec && fs::is_directory(installed)) return installed.string();
+  return std::string(GEARSPEC_SOURCE_DIR) + "/scenarios";
+}
+
 /// docs/requirements.md of the repository the scenarios come from (for requirement texts).
 std::string catalog_path(const std::vector<std::string>& paths) {
   namespace fs = std::filesystem;
   for (const auto& p : paths) {
-    for (auto dir = fs::absolute(p); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    for (auto dir = fs::absolute(p); !dir.empty() && dir != dir.root_path();
+         dir = dir.parent_path()) {
       const auto candidate = dir / "docs" / "requirements.md";
       if (fs::is_regular_file(candidate)) return candidate.string();
     }
@@ -164,6 +184,18 @@ std::set<std::string> suite_ids(const std::vector<std::string>& paths) {
 
 }  // namespace
 
+bool run_option_takes_value(std::string_view flag) {
+  for (const char* with_value :
+       {"--target", "--spawn", "--ref", "--profile", "--id", "--tag", "--level", "--jobs",
+        "--repeat", "--timeout-scale", "--max-time", "--junit", "--json", "--html"})
+    if (flag == with_value) return true;
+  return false;
+}
+
+const char* run_help() {
+  return run_usage;
+}
+
 int run_command(const std::vector<std::string_view>& argv) {
   run_args a;
   try {
@@ -175,6 +207,9 @@ int run_command(const std::vector<std::string_view>& argv) {
       };
       if (flag == "--help" || flag == "-h") {
         std::fputs(run_usage, stdout);
+        return exit_ok;
+      } else if (flag == "--version") {
+        std::printf("gearspec %s\n", GEARSPEC_VERSION);
         return exit_ok;
       } else if (flag == "--target") {
         a.targets.push_back(value());
@@ -225,6 +260,8 @@ int run_command(const std::vector<std::string_view>& argv) {
         a.junit = value();
       } else if (flag == "--json") {
         a.json = value();
+      } else if (flag == "--html") {
+        a.html = value();
       } else if (flag == "--verbose" || flag == "-v") {
         a.verbose = true;
       } else if (flag == "--no-color" || flag == "--no-colour") {
@@ -240,12 +277,7 @@ int run_command(const std::vector<std::string_view>& argv) {
   }
 
   // Scenarios: every load error is reported (file:line:col), and none is run if any failed.
-  if (a.paths.empty()) {
-    const std::string local = "scenarios";
-    a.paths.push_back(std::filesystem::is_directory(local)
-                          ? local
-                          : std::string(GEARSPEC_SOURCE_DIR) + "/scenarios");
-  }
+  if (a.paths.empty()) a.paths.push_back(default_suite());
   std::vector<scenario::scenario> all;
   int load_errors = 0;
   for (const auto& path : a.paths) {
@@ -346,9 +378,9 @@ int run_command(const std::vector<std::string_view>& argv) {
   const std::string profile_name =
       profile ? profile->implementation + " " + profile->version : std::string();
   std::cout << "gearspec: " << chosen.size() << " scenario" << (chosen.size() == 1 ? "" : "s")
-            << " against " << target->describe()
-            << (profile ? " with profile " + profile_name : "")
+            << " against " << target->describe() << (profile ? " with profile " + profile_name : "")
             << (a.repeat > 1 ? ", " + std::to_string(a.repeat) + " rounds" : "") << "\n";
+  if (a.jobs == 0) a.jobs = a.spawn ? 8 : !a.targets.empty() ? 4 : 16;
   engine::suite_options options;
   options.run.timeout_scale = a.timeout_scale;
   engine::capability_report capabilities;
@@ -356,19 +388,31 @@ int run_command(const std::vector<std::string_view>& argv) {
     capabilities = engine::probe_capabilities(*target, options.run, a.jobs);
     for (const auto& [name, why] : capabilities.missing) options.missing_capabilities.insert(name);
     options.run.grab = capabilities.grab;
+    // A target that answers ECHO proves the end of each scenario with round trips, not a wait.
+    options.run.end_round_trip = capabilities.present.count("echo") > 0;
     engine::print_capabilities(std::cout, capabilities);
   }
   options.jobs = a.jobs;
   options.repeat = a.repeat;
   options.profile = profile ? &*profile : nullptr;
   options.global_limit = a.max_time;
+  // On a terminal a live status line shows what is running; elsewhere plain lines only.
+  live_status live(::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr && !a.no_color,
+                   chosen.size() * a.repeat);
+  options.on_start = [&](const scenario::scenario& s) { live.started(s.id); };
   options.on_result = [&](const engine::scenario_result& r, std::size_t done, std::size_t total) {
-    engine::print_progress_line(std::cout, r, done, total, style);
-    std::cout.flush();
+    live.finished(r.source->id, [&] {
+      engine::print_progress_line(std::cout, r, done, total, style);
+      std::cout.flush();
+    });
   };
+  const auto started = std::chrono::steady_clock::now();
   const auto results = engine::run_suite(chosen, *target, options);
+  live.stop();
   for (const auto& r : results) engine::print_details(std::cout, r, style);
   engine::run_report report{&results, target->describe(), profile_name, &capabilities, &catalog};
+  report.elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   engine::print_summary(std::cout, report, style);
   int code = engine::count(results).ok() ? exit_ok : exit_failures;
   if (a.junit && !engine::write_junit(*a.junit, report)) {
@@ -377,6 +421,10 @@ int run_command(const std::vector<std::string_view>& argv) {
   }
   if (a.json && !engine::write_json(*a.json, report)) {
     std::fprintf(stderr, "gearspec run: cannot write %s\n", a.json->c_str());
+    code = exit_usage;
+  }
+  if (a.html && !engine::write_html(*a.html, report)) {
+    std::fprintf(stderr, "gearspec run: cannot write %s\n", a.html->c_str());
     code = exit_usage;
   }
   if (engine::count(results).total() == engine::count(results).unsupported) {

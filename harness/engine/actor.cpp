@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "harness/wire/ascii.hpp"
+#include "harness/wire/encoder.hpp"
 #include "harness/wire/printer.hpp"
 
 namespace gearspec::engine {
@@ -316,8 +317,8 @@ asio::awaitable<step_outcome> actor::expect(const alternatives& wanted, variable
     }
     const bool answered = std::any_of(j.relevant.begin(), j.relevant.end(),
                                       [&](const wire::packet* p) { return is_answer(p->cmd); });
-    const bool keep_waiting = awaits_answer && !answered && garbage_.empty() && !closed_ &&
-                              clock::now() < deadline;
+    const bool keep_waiting =
+        awaits_answer && !answered && garbage_.empty() && !closed_ && clock::now() < deadline;
     if (j.result == inbox_judgement::kind::mismatch && !keep_waiting) {
       if (awaits_answer && !answered)
         co_return step_outcome::fail(describe(wanted, vars),
@@ -341,21 +342,19 @@ asio::awaitable<step_outcome> actor::expect(const alternatives& wanted, variable
         // "No answer to X" only where the step awaits X's answer; a WORK_DATA that never comes
         // after a SUBMIT_JOB is not a missing answer to the submit.
         const bool unanswered = awaits_answer && !request.empty();
-        std::string actual = unanswered
-                                 ? "no answer to " + request + " within " + ms_text(limit)
-                                 : "nothing within " + ms_text(limit);
+        std::string actual = unanswered ? "no answer to " + request + " within " + ms_text(limit)
+                                        : "nothing within " + ms_text(limit);
         if (!j.relevant.empty()) actual += "; what came instead: " + show(j.relevant);
-        co_return step_outcome::fail(
-            describe(wanted, vars), actual, "timeout",
-            unanswered ? "no answer to " + request
-                       : expected_kinds(wanted) + " never came" +
-                             (request.empty() ? "" : " (after " + request + ")"));
+        co_return step_outcome::fail(describe(wanted, vars), actual, "timeout",
+                                     unanswered
+                                         ? "no answer to " + request
+                                         : expected_kinds(wanted) + " never came" +
+                                               (request.empty() ? "" : " (after " + request + ")"));
       }
-      co_return step_outcome::fail(
-          describe(wanted, vars),
-          "only " + wire::to_string(*j.relevant[0]) + (j.relevant.size() > 1 ? " ..." : "") +
-              " (timed out)",
-          "timeout", mismatch_cause(wanted, j.relevant, request, vars));
+      co_return step_outcome::fail(describe(wanted, vars),
+                                   "only " + wire::to_string(*j.relevant[0]) +
+                                       (j.relevant.size() > 1 ? " ..." : "") + " (timed out)",
+                                   "timeout", mismatch_cause(wanted, j.relevant, request, vars));
     }
     co_await nap(deadline);
   }
@@ -367,9 +366,9 @@ asio::awaitable<step_outcome> actor::expect_none(milliseconds window) {
   const auto expected = "nothing for " + ms_text(window);
   while (!aborted_) {
     if (const auto* p = first_unignored(inbox_, ignore_))
-      co_return step_outcome::fail(expected, wire::to_string(*p), {},
-                                   "unexpected " + std::string(wire::name(p->cmd)) +
-                                       " where nothing should arrive");
+      co_return step_outcome::fail(
+          expected, wire::to_string(*p), {},
+          "unexpected " + std::string(wire::name(p->cmd)) + " where nothing should arrive");
     if (!garbage_.empty())
       co_return step_outcome::fail(expected, "undecodable bytes: " + garbage_, {}, garbage_kind_);
     if (closed_)
@@ -505,6 +504,35 @@ asio::awaitable<admin_result> actor::poll_admin(const std::string& line, const a
                                    "timeout after " + std::to_string(polls) + " polls",
                                    "admin " + last_request_ + ": the awaited answer never came");
   co_return last;
+}
+
+asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, steady_time deadline,
+                                                    milliseconds limit) {
+  if (!connected_ || closed_ || lost_to_restart || !binary()) co_return step_outcome::ok();
+  wire::packet echo{wire::packet_magic::request, wire::command::echo_req, {token}};
+  std::string bytes;
+  wire::encode(echo, bytes);
+  auto shown = wire::to_string(echo) + " (end of scenario)";
+  // A write refused because the server closed the connection is the audit's business.
+  if (const auto sent = co_await write(std::move(bytes), {}, std::move(shown), std::move(echo));
+      !sent && !closed_)
+    co_return sent;
+  while (!aborted_ && !closed_) {
+    const auto it = std::find_if(inbox_.begin(), inbox_.end(), [&](const wire::packet& p) {
+      return p.cmd == wire::command::echo_res && p.args.size() == 1 && p.args[0] == token;
+    });
+    if (it != inbox_.end()) {
+      inbox_.erase(it);
+      co_return step_outcome::ok();
+    }
+    if (!garbage_.empty()) co_return step_outcome::ok();  // audit() reports it
+    if (clock::now() >= deadline)
+      co_return step_outcome::fail("ECHO_RES(data=\"" + token + "\") (end of scenario)",
+                                   "no answer to ECHO_REQ within " + ms_text(limit), "timeout",
+                                   "no answer to the end-of-scenario ECHO_REQ");
+    co_await nap(deadline);
+  }
+  co_return step_outcome::ok();
 }
 
 step_outcome actor::audit() const {

@@ -49,8 +49,7 @@ struct step_outcome {
   }
   static step_outcome error(std::string expected, std::string actual, std::string note = {},
                             std::string cause = {}) {
-    return {kind::error, std::move(expected), std::move(actual), std::move(note),
-            std::move(cause)};
+    return {kind::error, std::move(expected), std::move(actual), std::move(note), std::move(cause)};
   }
   static step_outcome aborted() { return {kind::aborted, {}, {}, {}, {}}; }
   explicit operator bool() const noexcept { return result == kind::ok; }
@@ -120,6 +119,12 @@ class actor {
                                                 steady_time deadline,
                                                 std::chrono::milliseconds per_poll,
                                                 std::chrono::milliseconds interval);
+  /** The end-of-scenario check: sends ECHO_REQ(token) and waits for its ECHO_RES, which the
+      server can only send after everything it had to say on this connection before; packets that
+      arrive first stay in the inbox for audit(). A connection that is closed, or closes, is left
+      to audit() too. Fails if the echo does not come back by the deadline. */
+  net::asio::awaitable<step_outcome> end_round_trip(const std::string& token, steady_time deadline,
+                                                    std::chrono::milliseconds limit);
   /// Closes the connection: abortive sends RST (a crashed peer), otherwise FIN.
   void close(bool abortive);
   /// Ends every wait and write at once and closes the connection (the run is over).

@@ -384,6 +384,7 @@ capability_report probe_capabilities(target& t, const run_options& options, unsi
   run_options quick = options;
   quick.default_timeout = std::chrono::milliseconds(1000);
   quick.settle = std::chrono::milliseconds(0);
+  quick.end_audit = false;
   std::mutex mutex;
   std::string undecodable;  // what a binary probe got that is not a decodable reply
   auto run_phase = [&](bool second) {

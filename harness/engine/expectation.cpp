@@ -32,9 +32,16 @@ std::string variables::value(const std::string& name, const bindings& pending) {
   if (auto it = pending.find(name); it != pending.end()) return it->second;
   if (auto it = values_.find(name); it != values_.end()) return it->second;
   // Generated placeholders: fn/uniq/key are unique per run, so runs can share a server; epochN
-  // is the Unix time N seconds after its first use.
+  // is the Unix time N seconds after its first use; epochsoonN the first whole second at least
+  // N.5 seconds after it (a due time soon, but never so close that a step could miss it).
   std::string generated = name == "run" ? token_ : name + "-" + token_;
-  if (name.rfind("epoch", 0) == 0) {
+  if (name.rfind("epochsoon", 0) == 0) {
+    const long long n = name.size() > 9 ? std::stoll(name.substr(9)) : 0;
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    generated = std::to_string((now_ms + 500 + 1000 * n + 999) / 1000);
+  } else if (name.rfind("epoch", 0) == 0) {
     const long long ahead = name.size() > 5 ? std::stoll(name.substr(5)) : 0;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now().time_since_epoch());
@@ -404,6 +411,7 @@ std::string describe(const scenario::step& st) {
             return s.actor + (s.poll ? ": wait_until" : ": admin");
           },
           [](const scenario::sleep_step&) { return std::string("sleep"); },
+          [](const scenario::sleep_until_step& s) { return "sleep_until " + s.variable; },
           [](const scenario::parallel_step&) { return std::string("parallel"); },
           [](const scenario::timed_step& s) {
             return "timed (" + std::to_string(s.rounds) + " rounds)";

@@ -55,6 +55,13 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
+/// At most n bytes of s, never cutting a UTF-8 sequence in two.
+std::string utf8_prefix(const std::string& s, std::size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : separator) + i;
@@ -303,18 +310,28 @@ void print_capabilities(std::ostream& out, const capability_report& caps) {
       << "\n";
 }
 
+std::string count_text(const suite_counts& c) {
+  std::string out;
+  const std::pair<std::size_t, const char*> parts[] = {{c.pass, "passed"},
+                                                       {c.fail, "failed"},
+                                                       {c.expected_fail, "expected failures"},
+                                                       {c.unexpected_pass, "unexpected passes"},
+                                                       {c.flaky, "flaky"},
+                                                       {c.error, "errors"},
+                                                       {c.blocked, "blocked"},
+                                                       {c.informational, "informational"},
+                                                       {c.unsupported, "unsupported"}};
+  for (const auto& [n, what] : parts)
+    if (n) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  return out.empty() ? "nothing ran" : out;
+}
+
 void print_summary(std::ostream& out, const run_report& report, const terminal_style& style) {
   const auto& results = *report.results;
   const auto c = count(results);
-  out << "\n"
-      << c.total() << (c.total() == 1 ? " scenario" : " scenarios") << " against " << report.target
-      << ": " << c.pass << " passed, " << c.fail << " failed, " << c.expected_fail
-      << " expected failures, " << c.unexpected_pass << " unexpected passes, " << c.flaky
-      << " flaky, " << c.error << " errors, " << c.blocked << " blocked, " << c.informational
-      << " informational, " << c.unsupported << " unsupported\n";
   const auto causes = root_causes(results);
   if (!causes.empty()) {
-    out << "root causes, largest first:\n";
+    out << "\nroot causes, largest first:\n";
     for (const auto& rc : causes) {
       out << "  " << rc.ids.size() << " x " << rc.cause;
       if (rc.failed && rc.blocked)
@@ -336,12 +353,18 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
       if (rc.ids.size() > 12) out << "      ... and " << rc.ids.size() - 12 << " more\n";
     }
   }
-  if (style.colour) out << (c.ok() ? "\033[32m" : "\033[31;1m");
-  out << (c.ok() ? "OK" : "FAILED") << ": " << c.pass + c.expected_fail << " as expected, "
-      << c.fail + c.unexpected_pass + c.flaky + c.error << " failed, " << c.blocked << " blocked, "
-      << c.informational << " informational, " << c.unsupported << " unsupported";
-  if (style.colour) out << "\033[0m";
+  // One line: the outcome, what ran where, and the non-zero counts.
   out << "\n";
+  if (style.colour) out << (c.ok() ? "\033[32m" : "\033[31;1m");
+  out << (c.ok() ? "OK" : "FAILED");
+  if (style.colour) out << "\033[0m";
+  out << ": " << c.total() << (c.total() == 1 ? " scenario" : " scenarios");
+  if (report.elapsed_s > 0) {
+    char took[32];
+    std::snprintf(took, sizeof took, " in %.1f s", report.elapsed_s);
+    out << took;
+  }
+  out << " against " << report.target << ": " << count_text(c) << "\n";
 }
 
 bool write_junit(const std::string& path, const run_report& report) {
@@ -369,7 +392,8 @@ bool write_junit(const std::string& path, const run_report& report) {
         << "\" file=\"" << xml_escape(s.file) << "\" time=\""
         << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
     out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result)
-        << "\"/><property name=\"level\" value=\"" << xml_escape(s.level) << "\"/>";
+        << "\"/><property name=\"level\" value=\"" << xml_escape(s.level)
+        << "\"/><property name=\"title\" value=\"" << xml_escape(s.title) << "\"/>";
     if (!s.variants.empty())
       out << "<property name=\"variant\" value=\"" << xml_escape(r.variant) << "\"/>";
     for (const auto& req : s.requirements)
@@ -380,11 +404,12 @@ bool write_junit(const std::string& path, const run_report& report) {
       case verdict::fail:
       case verdict::unexpected_pass:
       case verdict::flaky:
-        out << "      <failure message=\"" << xml_escape(cause_of(r).substr(0, 200)) << "\" type=\""
-            << verdict_name(r.result) << "\">" << xml_escape(details) << "</failure>\n";
+        out << "      <failure message=\"" << xml_escape(utf8_prefix(cause_of(r), 200))
+            << "\" type=\"" << verdict_name(r.result) << "\">" << xml_escape(details)
+            << "</failure>\n";
         break;
       case verdict::error:
-        out << "      <error message=\"" << xml_escape(r.reason.substr(0, 200))
+        out << "      <error message=\"" << xml_escape(utf8_prefix(r.reason, 200))
             << "\" type=\"error\">" << xml_escape(details) << "</error>\n";
         break;
       case verdict::unsupported:

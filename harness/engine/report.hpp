@@ -41,7 +41,11 @@ struct run_report {
   std::string profile;  ///< "gearmand 1.1.20", or empty
   const capability_report* capabilities = nullptr;
   const std::map<std::string, scenario::requirement>* catalog = nullptr;
+  double elapsed_s = 0;  ///< wall time of the run (0: not shown)
 };
+
+/// "149 passed, 60 informational": the non-zero counts, in a fixed order.
+std::string count_text(const suite_counts& c);
 
 struct terminal_style {
   bool colour = false;
@@ -67,6 +71,11 @@ bool write_junit(const std::string& path, const run_report& report);
 
 /// Every verdict with its transcript. Returns false if the file cannot be written.
 bool write_json(const std::string& path, const run_report& report);
+
+/** A self-contained HTML page of the run (html_report.cpp): totals by verdict and level, root
+    causes, then a section per scenario (requirement text, expected and actual, transcript),
+    failures first, with filters by verdict. False if the file cannot be written. */
+bool write_html(const std::string& path, const run_report& report);
 
 /// A result's verdict as one word for people: PASS, FAIL, XFAIL, BLOCK, INFO, ...
 const char* verdict_label(verdict v);

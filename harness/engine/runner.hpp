@@ -59,6 +59,13 @@ struct run_options {
   std::chrono::milliseconds default_time_limit{30000};
   /// Quiet time at the end during which stray packets are still caught.
   std::chrono::milliseconds settle{30};
+  /** Instead of the settle time, prove the server has nothing more to say: two rounds of ECHO on
+      every open binary connection (the server must answer each after all it sent before). Only
+      for targets that answer ECHO (the capability probe says). */
+  bool end_round_trip = false;
+  /// Judge what is left at the end (stray packets, unexpected closes). Off for capability probes:
+  /// they ask whether a feature answers, and leave everything else to the scenarios.
+  bool end_audit = true;
   /// Fixed value for generated variables (tests); empty = random per run.
   std::string run_token;
   /// The request a generic `grab` step sends (the first grab request the target answers).
@@ -67,8 +74,7 @@ struct run_options {
 
 /// Runs a scenario against started servers: its steps, then those of variant v (IMPL scenarios).
 run_result run_scenario(const scenario::scenario& s, target_instance& servers,
-                        const run_options& options = {},
-                        const scenario::variant* v = nullptr);
+                        const run_options& options = {}, const scenario::variant* v = nullptr);
 
 /// Prints a transcript, one line per entry.
 std::string format_transcript(const std::vector<transcript_entry>& transcript);

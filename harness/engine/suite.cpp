@@ -62,9 +62,8 @@ void judge_variants(const scenario::scenario& s, target& t, const server_needs& 
   std::vector<const scenario::variant*> order;
   for (const auto& v : s.variants) order.push_back(&v);
   if (entry && entry->expect == entry_kind::pinned)
-    std::stable_partition(order.begin(), order.end(), [&](const scenario::variant* v) {
-      return v->name == entry->variant;
-    });
+    std::stable_partition(order.begin(), order.end(),
+                          [&](const scenario::variant* v) { return v->name == entry->variant; });
   for (const auto* vp : order) {
     const auto& v = *vp;
     std::string start_error;
@@ -193,6 +192,35 @@ scenario_result combine_rounds(std::vector<scenario_result> rounds) {
   return out;
 }
 
+/// Roughly how long a scenario takes on a prompt server: its deliberate waits (sleeps, quiet
+/// windows, epoch due times, timed rounds, restarts). Used only to start the long ones first.
+double estimated_ms(const scenario::step_list& steps) {
+  double total = 0;
+  for (const auto& st : steps) {
+    if (const auto* s = st.as<scenario::sleep_step>())
+      total += static_cast<double>(s->length.count());
+    else if (st.as<scenario::sleep_until_step>())
+      total += 1500;
+    else if (const auto* n = st.as<scenario::expect_none_step>())
+      total += static_cast<double>(n->window.count());
+    else if (const auto* t = st.as<scenario::timed_step>())
+      total += t->rounds * (1 + estimated_ms(t->steps));
+    else if (const auto* p = st.as<scenario::parallel_step>()) {
+      double longest = 0;
+      for (const auto& b : p->branches) longest = std::max(longest, estimated_ms(b));
+      total += longest;
+    } else if (st.as<scenario::server_fault_step>())
+      total += 100;
+  }
+  return total;
+}
+
+double estimated_ms(const scenario::scenario& s) {
+  double variants = 0;  // the variants are tried one after another until one matches
+  for (const auto& v : s.variants) variants += estimated_ms(s.steps) + estimated_ms(v.steps);
+  return std::max(estimated_ms(s.steps), variants);
+}
+
 }  // namespace
 
 std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& scenarios, target& t,
@@ -200,14 +228,24 @@ std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& sc
   const std::size_t rounds = options.repeat ? options.repeat : 1;
   const std::size_t total = scenarios.size() * rounds;
   std::vector<scenario_result> runs(total);
+  // Longest first, so that with -j N the slow scenarios overlap the many quick ones instead of
+  // ending the run alone; results keep the given order.
+  std::vector<double> estimate(scenarios.size());
+  for (std::size_t s = 0; s < scenarios.size(); ++s) estimate[s] = estimated_ms(scenarios[s]);
+  std::vector<std::size_t> order(total);
+  for (std::size_t i = 0; i < total; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return estimate[a % scenarios.size()] > estimate[b % scenarios.size()];
+  });
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex report_mutex;
   const auto started = std::chrono::steady_clock::now();
   auto worker = [&] {
     while (true) {
-      const std::size_t i = next++;
-      if (i >= total) return;
+      const std::size_t n = next++;
+      if (n >= total) return;
+      const std::size_t i = order[n];
       const auto& s = scenarios[i % scenarios.size()];
       scenario_result r;
       if (options.global_limit.count() > 0 &&

@@ -50,6 +50,15 @@ class target_instance {
   virtual std::optional<std::string> problem() { return std::nullopt; }
   /// Server-side log lines worth showing with a failure (spawned servers' output).
   virtual std::string logs() const { return {}; }
+  /// CPU time a server has used so far (user, system), where the target can see it: spawned
+  /// servers (their process) and the embedded one (its thread). For efficiency, not verdicts.
+  struct cpu_time {
+    double user_s = 0, system_s = 0;
+  };
+  virtual std::optional<cpu_time> server_cpu(const std::string& server) const {
+    (void)server;
+    return std::nullopt;
+  }
 };
 
 /// A source of servers.
@@ -75,6 +84,9 @@ class target {
   /// One line for reports, e.g. "embedded reference server".
   virtual std::string describe() const = 0;
 };
+
+/// CPU time from a /proc/.../stat file (utime and stime, fields 14 and 15), or nullopt.
+std::optional<target_instance::cpu_time> read_proc_cpu(const std::string& stat_path);
 
 /// Parses "HOST:PORT" (throws std::invalid_argument).
 endpoint parse_endpoint(const std::string& text);

@@ -17,8 +17,8 @@ using namespace detail;
 
 /// Step keys that are not actors (scenario_parser::parse_step handles each).
 bool is_step_keyword(std::string_view key) {
-  return key == "sleep" || key == "parallel" || key == "timed" || key == "restart" ||
-         key == "crash";
+  return key == "sleep" || key == "sleep_until" || key == "parallel" || key == "timed" ||
+         key == "restart" || key == "crash";
 }
 
 class scenario_parser {
@@ -45,6 +45,23 @@ class scenario_parser {
     st.mark = r_.mark(kv.first);
     if (key == "sleep") {
       st.what = sleep_step{parse_duration(r_.scalar(kv.second, "sleep"), r_.mark(kv.second))};
+      return st;
+    }
+    if (key == "sleep_until") {
+      const auto& n = kv.second;
+      r_.require_map(n, "sleep_until");
+      r_.only_keys(n, {"epoch", "plus"}, "a sleep_until step");
+      if (!n["epoch"]) r_.fail(n, "sleep_until needs epoch: the name of an epoch variable");
+      sleep_until_step until;
+      until.variable = r_.scalar(n["epoch"], "epoch");
+      static const std::regex epoch_name("epoch(soon)?[0-9]*");
+      if (!std::regex_match(until.variable, epoch_name))
+        r_.fail(n["epoch"],
+                "sleep_until waits for an epoch variable (epoch, epoch5, epochsoon, "
+                "epochsoon1, ...), got '" +
+                    until.variable + "'");
+      if (n["plus"]) until.plus = parse_duration(r_.scalar(n["plus"], "plus"), r_.mark(n["plus"]));
+      st.what = std::move(until);
       return st;
     }
     if (key == "restart" || key == "crash") {
@@ -78,9 +95,9 @@ class scenario_parser {
       timed_step timed;
       if (t["rounds"]) {
         const auto rounds = r_.scalar(t["rounds"], "rounds");
-        const bool digits = !rounds.empty() && rounds.size() <= 4 &&
-                            std::all_of(rounds.begin(), rounds.end(),
-                                        [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            !rounds.empty() && rounds.size() <= 4 &&
+            std::all_of(rounds.begin(), rounds.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!digits || std::stoul(rounds) < 3 || std::stoul(rounds) > 1000)
           r_.fail(t["rounds"], "rounds must be a whole number from 3 to 1000");
         timed.rounds = static_cast<unsigned>(std::stoul(rounds));
@@ -189,10 +206,9 @@ class scenario_parser {
       r_.only_keys(n, {"expect_closed", "timeout"}, "an expect_closed step");
       return expect_closed_step{a.name, optional_duration(r_, n, "timeout")};
     }
-    r_.fail(
-        n,
-        "unknown action: expected one of send, send_raw, expect, any_of, unordered, grab, "
-        "expect_none, expect_closed, admin, wait_until");
+    r_.fail(n,
+            "unknown action: expected one of send, send_raw, expect, any_of, unordered, grab, "
+            "expect_none, expect_closed, admin, wait_until");
   }
 
   admin_step parse_admin(const actor& a, const YAML::Node& n) {
@@ -474,7 +490,8 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
       r.require_map(kv.second, "a variant");
       r.only_keys(kv.second, {"description", "steps"}, "a variant");
       if (!kv.second["description"])
-        r.fail(kv.second, "variant '" + v.name + "' needs a description: the behaviour and the "
+        r.fail(kv.second, "variant '" + v.name +
+                              "' needs a description: the behaviour and the "
                               "servers (or PROTOCOL text) that show it");
       v.description = r.scalar(kv.second["description"], "description");
       if (kv.second["steps"]) v.steps = parser.parse_steps(kv.second["steps"], "variant steps");
@@ -484,12 +501,14 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
     }
   }
   if (s.level == "IMPL" && s.variants.empty())
-    r.fail(root, "an IMPL scenario names its known variants (variants: {name: {description, "
-                 "steps}}): it reports which one a server shows and never fails by itself");
+    r.fail(root,
+           "an IMPL scenario names its known variants (variants: {name: {description, "
+           "steps}}): it reports which one a server shows and never fails by itself");
   const bool any_steps =
       !s.steps.empty() || std::any_of(s.variants.begin(), s.variants.end(),
                                       [](const variant& v) { return !v.steps.empty(); });
-  if (!any_steps) r.fail(root["steps"] ? root["steps"] : root, "a scenario needs at least one step");
+  if (!any_steps)
+    r.fail(root["steps"] ? root["steps"] : root, "a scenario needs at least one step");
   std::set<std::string> defined;
   variable_checker().check(s.steps, defined);
   for (const auto& v : s.variants) {
@@ -502,7 +521,7 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
 }  // namespace
 
 bool is_generated_variable(const std::string& name) {
-  static const std::regex generated("(fn|uniq|key)[0-9]*|run|epoch[0-9]*");
+  static const std::regex generated("(fn|uniq|key)[0-9]*|run|epoch(soon)?[0-9]*");
   return std::regex_match(name, generated);
 }
 

@@ -181,6 +181,13 @@ struct sleep_step {
   duration length{0};
 };
 
+/// Pause until an epoch variable's Unix second (plus a margin) has passed: for SUBMIT_JOB_EPOCH,
+/// whose times are whole seconds, so that a scenario waits only as long as the behaviour needs.
+struct sleep_until_step {
+  std::string variable;  ///< epoch, epochN, epochsoon or epochsoonN
+  duration plus{0};
+};
+
 /// Run branches concurrently.
 struct parallel_step {
   std::vector<step_list> branches;
@@ -206,9 +213,10 @@ struct server_fault_step {
 /// One step of a scenario: where it was written and what it does. The runner dispatches on the
 /// variant, so every kind of step is handled or the engine does not compile.
 struct step {
-  using action = std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step,
-                              expect_none_step, expect_closed_step, disconnect_step, admin_step,
-                              sleep_step, parallel_step, timed_step, server_fault_step>;
+  using action =
+      std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step, expect_none_step,
+                   expect_closed_step, disconnect_step, admin_step, sleep_step, sleep_until_step,
+                   parallel_step, timed_step, server_fault_step>;
   source_mark mark;
   action what;
 

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "harness/common/command_line.hpp"
 #include "harness/engine/actor.hpp"
 #include "harness/engine/autonomous.hpp"
 #include "harness/engine/json.hpp"
@@ -438,6 +439,7 @@ Load and faults:
   --seed N (1)
 
 Output:  --json FILE
+Options take their value as --name VALUE or --name=VALUE. --version prints the version.
 Exit code: 0 if no target lost a job it owed or ran one twice without a server stop to explain it.
 )",
              code ? stderr : stdout);
@@ -506,7 +508,12 @@ int main(int argc, char** argv) {
   soak_config cfg;
   std::vector<target_spec> targets;
   std::string json_path;
-  std::vector<std::string> args(argv + 1, argv + argc);
+  // --embedded=NAME is its own spelling (a name, not a value of --embedded).
+  auto args = command_line::arguments(argc, argv, [](std::string_view flag) {
+    return flag.starts_with("--") && flag != "--embedded" && flag != "--graceful" &&
+           flag != "--help";
+  });
+  if (command_line::print_version_if_asked(args, "gearspec-soak")) return 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
     auto value = [&]() -> std::string {

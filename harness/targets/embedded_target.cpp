@@ -37,6 +37,13 @@ class embedded_instance final : public engine::target_instance {
     return {"127.0.0.1", servers_.at(server)->port()};
   }
 
+  std::optional<cpu_time> server_cpu(const std::string& server) const override {
+    const auto found = servers_.find(server);
+    if (found == servers_.end() || found->second->thread_id() == 0) return std::nullopt;
+    return engine::read_proc_cpu("/proc/self/task/" + std::to_string(found->second->thread_id()) +
+                                 "/stat");
+  }
+
   void restart(const std::string& server, bool crash) override {
     auto found = servers_.find(server);
     if (found == servers_.end()) throw engine::target_error("no server named " + server);

@@ -81,6 +81,14 @@ class spawned_instance final : public engine::target_instance {
     throw engine::target_error("no server named " + server);
   }
 
+  std::optional<cpu_time> server_cpu(const std::string& server) const override {
+    // The command runs as `exec COMMAND`, so the pid is the server's own process.
+    for (const auto& p : processes_)
+      if (p.name == server && p.exit_status < 0)
+        return engine::read_proc_cpu("/proc/" + std::to_string(p.pid) + "/stat");
+    return std::nullopt;
+  }
+
   std::optional<std::string> problem() override {
     for (auto& p : processes_) {
       if (reap(p, false)) {

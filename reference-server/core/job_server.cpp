@@ -256,6 +256,8 @@ void job_server::broadcast(const job& j, command cmd,
     return;
   }
   for (conn_id client : j.clients) sink_.write(client, scratch_);
+  if (options_.defects.duplicate_completions && cmd == command::work_complete)
+    for (conn_id client : j.clients) sink_.write(client, scratch_);
 }
 
 }  // namespace gearspec::refsrv

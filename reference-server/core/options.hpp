@@ -75,8 +75,12 @@ struct emulated_defects {
   /// A connection that submitted one job several times gets each result once, not once per
   /// submission (UNIQ-PER-SUBMISSION; real client libraries then wait forever).
   bool per_connection_results = false;
+  /// Every WORK_COMPLETE goes to each client twice: a stray packet only the end-of-scenario check
+  /// can see.
+  bool duplicate_completions = false;
   bool any() const noexcept {
-    return !ignored.empty() || !refused.empty() || lowercase_error_codes || per_connection_results;
+    return !ignored.empty() || !refused.empty() || lowercase_error_codes ||
+           per_connection_results || duplicate_completions;
   }
 };
 

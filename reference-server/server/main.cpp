@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/common/command_line.hpp"
 #include "reference-server/server/server_options.hpp"
 #include "reference-server/server/tcp_server.hpp"
 
@@ -30,6 +31,7 @@ The gearspec reference Gearman job server.
 )";
 constexpr const char* usage_tail =
     R"(  --quiet                  do not log connections and errors to stderr
+  --version                the version
   --help                   this text
 
 Stops cleanly on SIGINT or SIGTERM, or on the admin command "shutdown [graceful]".
@@ -52,7 +54,14 @@ int main(int argc, char** argv) {
   config.core.handle_prefix = std::string("H:") + host + ":";
   config.core.pid = static_cast<long>(getpid());
 
-  std::vector<std::string_view> args(argv + 1, argv + argc);
+  const auto arg_strings = command_line::arguments(argc, argv, [](std::string_view flag) {
+    const auto name = flag.substr(2);
+    if (name == "listen" || name == "port" || name == "port-file") return true;
+    const auto takes = server_option_takes_value(name);
+    return takes && *takes;
+  });
+  if (command_line::print_version_if_asked(arg_strings, "gearspec-server")) return 0;
+  const std::vector<std::string_view> args(arg_strings.begin(), arg_strings.end());
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto flag = args[i];
     auto value = [&]() -> std::string_view {

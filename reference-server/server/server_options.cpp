@@ -57,12 +57,13 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   }
   if (value == "lowercase-error-codes") return core.lowercase_error_codes = true, std::string();
   if (value == "per-connection-results") return core.per_connection_results = true, std::string();
+  if (value == "duplicate-completions") return core.duplicate_completions = true, std::string();
   if (value == "request-magic") return wire_side.request_magic = true, std::string();
   if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
   if (value == "nagle") return wire_side.nagle = true, std::string();
   std::string message =
       "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
-      "lowercase-error-codes | nagle | per-connection-results, got '";
+      "lowercase-error-codes | nagle | per-connection-results | duplicate-completions, got '";
   message.append(value);
   return message + "'";
 }
@@ -201,7 +202,8 @@ const char* server_options_help() {
          "                           overtaken by later replies), lowercase-error-codes, nagle\n"
          "                           (no TCP_NODELAY, packets written in two pieces),\n"
          "                           per-connection-results (one result per connection, not per\n"
-         "                           submission)\n";
+         "                           submission), duplicate-completions (every WORK_COMPLETE\n"
+         "                           twice)\n";
 }
 
 }  // namespace gearspec::refsrv

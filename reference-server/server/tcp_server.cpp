@@ -409,7 +409,13 @@ embedded_server::embedded_server(server_config config) {
   server_ = std::make_unique<tcp_server>(io_, std::move(config));
   server_->start();
   port_ = server_->port();
-  thread_ = std::thread([this] { io_.run(); });
+  std::promise<long> started;
+  auto tid = started.get_future();
+  thread_ = std::thread([this, &started] {
+    started.set_value(static_cast<long>(::gettid()));
+    io_.run();
+  });
+  thread_id_ = tid.get();  // the thread sets it first thing
 }
 
 embedded_server::~embedded_server() {

@@ -3,6 +3,7 @@
 // io_context (no locks). Each connection is a reader coroutine and a writer coroutine (Asio's
 // chat_server pattern); the writer sends everything queued since its last write in one go.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,6 +124,8 @@ class embedded_server {
 
   std::uint16_t port() const noexcept { return port_; }
   const std::string& address() const noexcept { return address_; }
+  /// The Linux thread id of the server's thread (for its CPU time in /proc/self/task/ID/stat).
+  long thread_id() const noexcept { return thread_id_.load(); }
   /// Stops the server and joins its thread (idempotent).
   void stop();
   /** Ends the server as a crash would, between two events: connections are reset without
@@ -136,6 +139,7 @@ class embedded_server {
   std::thread thread_;
   std::uint16_t port_ = 0;
   std::string address_;
+  std::atomic<long> thread_id_{0};
   bool stopped_ = false;
 
   void end(bool crash);

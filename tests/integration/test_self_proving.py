@@ -109,3 +109,15 @@ def test_the_suite_passes_against_one_shared_server_which_survives(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("probe", [True, False])
+def test_a_stray_packet_is_caught_at_the_end_with_or_without_the_round_trip(tmp_path, probe):
+    # With the probe the end of each scenario is proven by ECHO round trips; without it, by a quiet
+    # time. Either way a duplicate WORK_COMPLETE that no step expects fails the scenario.
+    r, data = run_suite(tmp_path, "--ref", "emulate=duplicate-completions", "--id", "submit/*",
+                        *([] if probe else ["--no-probe"]))
+    assert r.returncode == 1
+    causes = {c["cause"]: c for c in data["summary"]["root_causes"]}
+    assert causes["an extra WORK_COMPLETE nobody expected"]["failed"] >= 5, list(causes)
+    assert "submit/foreground-round-trip" in causes["an extra WORK_COMPLETE nobody expected"]["ids"]

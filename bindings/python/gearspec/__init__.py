@@ -320,6 +320,10 @@ class Results(list):
     def write_json(self, path) -> None:
         self._run.write_json(str(path))
 
+    def write_html(self, path) -> None:
+        """The self-contained HTML report (as ``gearspec run --html``)."""
+        self._run.write_html(str(path))
+
 
 def probe(*, target=None, spawn: str = "", persistent: bool = False, timeout_scale: float = 1.0,
           reference_options: Optional[dict] = None):

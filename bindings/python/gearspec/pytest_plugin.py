@@ -53,6 +53,14 @@ class ScenarioFile(pytest.File):
 
 
 _CAPABILITIES = pytest.StashKey[dict]()
+_MARKERS = pytest.StashKey[set]()
+
+
+def _register_marker(config, name):
+    known = config.stash.setdefault(_MARKERS, set())
+    if name not in known:
+        config.addinivalue_line("markers", "%s: gearspec scenario tag or level" % name)
+        known.add(name)
 
 
 class ScenarioFailure(Exception):
@@ -63,9 +71,9 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario, **kwargs):
         super().__init__(**kwargs)
         self.scenario = scenario
-        for tag in scenario.tags:
-            self.add_marker(tag.replace("-", "_"))
-        self.add_marker(scenario.level.lower())  # -m must, -m "not impl"
+        for name in [t.replace("-", "_") for t in scenario.tags] + [scenario.level.lower()]:
+            _register_marker(self.config, name)  # so that --strict-markers accepts every tag
+            self.add_marker(name)  # -m attach, -m must, -m "not impl"
 
     def runtest(self):
         config = self.config
@@ -101,9 +109,11 @@ class ScenarioItem(pytest.Item):
 
 
 def pytest_configure(config):
-    # Scenario tags become markers; register the ones the suite uses so -m works without warnings.
+    # Scenario tags and levels become markers. Each is registered when its first scenario is
+    # collected (so any tag works with --strict-markers); these are registered up front so that
+    # "pytest --markers" lists them.
     for tag in ("attach", "seed", "background", "priority", "sleep", "worker", "client", "admin", "status",
-                "options", "malformed", "submit", "impl", "errors", "multi_server", "work_data", "exceptions",
+                "options", "malformed", "submit", "errors", "multi_server", "work_data", "exceptions",
                 "echo", "binary", "large", "framing", "timeout", "epoch", "reduce", "maxqueue", "latency",
-                "must", "should"):
-        config.addinivalue_line("markers", "%s: gearspec scenario tag" % tag)
+                "durability", "crash", "faults", "must", "should", "impl"):
+        _register_marker(config, tag)

@@ -155,7 +155,9 @@ def test_run_yaml_pass_and_transcript():
     result = gearspec.run_yaml(PASSING)
     assert result.verdict == "pass" and result.passed and result.mismatch is None
     packets = [e.packet for e in result.transcript if e.packet is not None]
-    assert [p.name for p in packets] == ["ECHO_REQ", "ECHO_RES"]
+    # The scenario's own exchange, then the end-of-scenario check: an ECHO round trip, twice.
+    assert [p.name for p in packets] == ["ECHO_REQ", "ECHO_RES"] * 3
+    assert [bytes(p.args[0]) for p in packets[2:]] == [b"gearspec-end-0"] * 2 + [b"gearspec-end-1"] * 2
     assert packets[1].args == [b"x"]
 
 
