@@ -48,19 +48,19 @@ class scenario_parser {
       return st;
     }
     if (key == "sleep_until") {
-      const auto& n = kv.second;
-      r_.require_map(n, "sleep_until");
-      r_.only_keys(n, {"epoch", "plus"}, "a sleep_until step");
-      if (!n["epoch"]) r_.fail(n, "sleep_until needs epoch: the name of an epoch variable");
+      const auto& spec = kv.second;
+      r_.require_map(spec, "sleep_until");
+      r_.only_keys(spec, {"epoch", "plus"}, "a sleep_until step");
+      if (!spec["epoch"]) r_.fail(spec, "sleep_until needs epoch: the name of an epoch variable");
       sleep_until_step until;
-      until.variable = r_.scalar(n["epoch"], "epoch");
+      until.variable = r_.scalar(spec["epoch"], "epoch");
       static const std::regex epoch_name("epoch(soon)?[0-9]*");
       if (!std::regex_match(until.variable, epoch_name))
-        r_.fail(n["epoch"],
+        r_.fail(spec["epoch"],
                 "sleep_until waits for an epoch variable (epoch, epoch5, epochsoon, "
                 "epochsoon1, ...), got '" +
                     until.variable + "'");
-      if (n["plus"]) until.plus = parse_duration(r_.scalar(n["plus"], "plus"), r_.mark(n["plus"]));
+      if (spec["plus"]) until.plus = parse_duration(r_.scalar(spec["plus"], "plus"), r_.mark(spec["plus"]));
       st.what = std::move(until);
       return st;
     }
