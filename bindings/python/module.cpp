@@ -15,6 +15,7 @@
 #include "harness/engine/report.hpp"
 #include "harness/engine/suite.hpp"
 #include "harness/engine/sync_actor.hpp"
+#include "harness/explore/explore.hpp"
 #include "harness/scenario/loader.hpp"
 #include "harness/targets/make_target.hpp"
 #include "harness/wire/printer.hpp"
@@ -322,6 +323,63 @@ PYBIND11_MODULE(_gearspec, m) {
       .def("write_html", [](const suite_run& r, const std::string& path) {
         if (!engine::write_html(path, r.report())) throw py::value_error("cannot write " + path);
       });
+
+  py::class_<explore::finding>(
+      m, "ExploreFinding", "One distinct kind of divergence (or known variant) found by explore.")
+      .def_property_readonly("kind", [](const explore::finding& f) { return f.found.kind; })
+      .def_property_readonly("step", [](const explore::finding& f) { return f.found.step; })
+      .def_property_readonly("move", [](const explore::finding& f) { return f.found.move; })
+      .def_property_readonly("actor", [](const explore::finding& f) { return f.found.actor; })
+      .def_property_readonly("seed", [](const explore::finding& f) { return f.shrunk.seed; })
+      .def_property_readonly("moves",
+                             [](const explore::finding& f) { return f.shrunk.actions.size(); })
+      .def_readonly("original_moves", &explore::finding::original_moves)
+      .def_readonly("seen", &explore::finding::seen)
+      .def_readonly("known_variant", &explore::finding::known_variant)
+      .def_readonly("judged_with", &explore::finding::judged_with)
+      .def_readonly("yaml", &explore::finding::yaml)
+      .def_readonly("yaml_path", &explore::finding::yaml_path)
+      .def_readonly("reproduces", &explore::finding::reproduces)
+      .def_readonly("reproduction", &explore::finding::reproduction)
+      .def("__repr__",
+           [](const explore::finding& f) { return "<ExploreFinding " + f.found.kind + ">"; });
+
+  py::class_<explore::explore_report>(m, "ExploreReport")
+      .def_readonly("programs", &explore::explore_report::programs)
+      .def_readonly("errors", &explore::explore_report::errors)
+      .def_readonly("first_error", &explore::explore_report::first_error)
+      .def_readonly("divergences", &explore::explore_report::divergences)
+      .def_readonly("notes", &explore::explore_report::notes);
+
+  m.def(
+      "explore",
+      [](std::vector<std::string> targets, std::string spawn, py::dict reference_options,
+         double seconds, std::uint64_t seed, std::size_t length, std::string weights,
+         double timeout_scale, std::string out_dir) {
+        auto target = make_target(targets, spawn, false, reference_options, timeout_scale);
+        auto reference = make_target({}, "", false, py::dict(), timeout_scale);
+        explore::explore_options options;
+        options.time_budget = ms(static_cast<long long>(seconds * 1000));
+        options.seed = seed;
+        options.length = length;
+        try {
+          if (!weights.empty()) options.moves.apply(weights);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        options.run.timeout_scale = timeout_scale;
+        options.out_dir = out_dir;
+        auto reference_with = [](const std::vector<std::pair<std::string, std::string>>& extra) {
+          targets::target_spec spec;
+          spec.reference_options = extra;
+          return targets::make_target(spec);
+        };
+        py::gil_scoped_release unlocked;
+        return explore::run_explore(*target, *reference, reference_with, options);
+      },
+      py::arg("targets"), py::arg("spawn"), py::arg("reference_options"), py::arg("seconds"),
+      py::arg("seed"), py::arg("length"), py::arg("weights"), py::arg("timeout_scale"),
+      py::arg("out_dir"));
 
   py::class_<engine::capability_report>(
       m, "Capabilities", "What a capability probe found: present names, missing name -> why.")

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/cli/explore_command.hpp"
 #include "harness/cli/run_command.hpp"
 #include "harness/common/command_line.hpp"
 #include "harness/wire/decoder.hpp"
@@ -28,6 +29,9 @@ void print_usage(std::FILE* to) {
       "\n"
       "commands:\n"
       "  run [PATH...] [options]  run YAML scenarios against a server (see gearspec run --help)\n"
+      "  explore [options]       random programs against a server and the reference server side "
+      "by\n"
+      "                          side; divergences shrunk to scenarios (gearspec explore --help)\n"
       "  packets                 list the 42 binary packet types with their argument shapes\n"
       "  decode [--responses] FILE\n"
       "                          decode a captured Gearman byte stream (FILE or - for stdin) and\n"
@@ -125,7 +129,9 @@ int cmd_decode(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto arg_strings = command_line::arguments(argc, argv, cli::run_option_takes_value);
+  const bool exploring = argc > 1 && std::string_view(argv[1]) == "explore";
+  const auto arg_strings = command_line::arguments(
+      argc, argv, exploring ? cli::explore_option_takes_value : cli::run_option_takes_value);
   std::vector<std::string_view> args(arg_strings.begin(), arg_strings.end());
   if (args.empty()) {
     print_usage(stderr);
@@ -144,6 +150,7 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (!args.empty() && args.front() == "decode") return cmd_decode({"--help"});
+    if (!args.empty() && args.front() == "explore") return cli::explore_command({"--help"});
     if (!args.empty() && args.front() != "packets") {
       std::fprintf(stderr, "gearspec help: unknown command '%.*s'\n\n",
                    static_cast<int>(args.front().size()), args.front().data());
@@ -154,6 +161,7 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   if (command == "run") return gearspec::cli::run_command(args);
+  if (command == "explore") return gearspec::cli::explore_command(args);
   if (command == "packets") return cmd_packets();
   if (command == "decode") return cmd_decode(args);
   std::fprintf(stderr, "gearspec: unknown command '%.*s'\n\n", static_cast<int>(command.size()),

@@ -507,12 +507,12 @@ asio::awaitable<admin_result> actor::poll_admin(const std::string& line, const a
 }
 
 asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, steady_time deadline,
-                                                    milliseconds limit) {
+                                                    milliseconds limit, const char* label) {
   if (!connected_ || closed_ || lost_to_restart || !binary()) co_return step_outcome::ok();
   wire::packet echo{wire::packet_magic::request, wire::command::echo_req, {token}};
   std::string bytes;
   wire::encode(echo, bytes);
-  auto shown = wire::to_string(echo) + " (end of scenario)";
+  auto shown = wire::to_string(echo) + " (" + label + ")";
   // A write refused because the server closed the connection is the audit's business.
   if (const auto sent = co_await write(std::move(bytes), {}, std::move(shown), std::move(echo));
       !sent && !closed_)
@@ -533,6 +533,13 @@ asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, st
     co_await nap(deadline);
   }
   co_return step_outcome::ok();
+}
+
+std::vector<wire::packet> actor::take_received() {
+  std::vector<wire::packet> out(std::make_move_iterator(inbox_.begin()),
+                                std::make_move_iterator(inbox_.end()));
+  inbox_.clear();
+  return out;
 }
 
 step_outcome actor::audit() const {

@@ -124,7 +124,12 @@ class actor {
       arrive first stay in the inbox for audit(). A connection that is closed, or closes, is left
       to audit() too. Fails if the echo does not come back by the deadline. */
   net::asio::awaitable<step_outcome> end_round_trip(const std::string& token, steady_time deadline,
-                                                    std::chrono::milliseconds limit);
+                                                    std::chrono::milliseconds limit,
+                                                    const char* label = "end of scenario");
+  /// Everything received and not yet consumed, in arrival order (the inbox is emptied).
+  std::vector<wire::packet> take_received();
+  /// Bytes received that did not decode (empty if all did).
+  const std::string& undecodable_bytes() const noexcept { return garbage_; }
   /// Closes the connection: abortive sends RST (a crashed peer), otherwise FIN.
   void close(bool abortive);
   /// Ends every wait and write at once and closes the connection (the run is over).

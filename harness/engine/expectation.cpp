@@ -69,6 +69,8 @@ bool matches(const matcher& m, std::string_view value, variables& vars, bindings
     case matcher::kind::any:
       return true;
     case matcher::kind::capture:
+      for (const auto& other : m.differs_from)
+        if (value == vars.expand(other, pending)) return false;
       pending[m.name] = std::string(value);
       return true;
     case matcher::kind::exact:
@@ -340,8 +342,12 @@ std::string describe(const matcher& m, variables& vars, const bindings& pending)
   switch (m.type) {
     case matcher::kind::any:
       return "*";
-    case matcher::kind::capture:
-      return "<capture " + m.name + ">";
+    case matcher::kind::capture: {
+      std::string out = "<capture " + m.name;
+      for (std::size_t i = 0; i < m.differs_from.size(); ++i)
+        out += (i ? ", " : ", not ") + quote(vars.expand(m.differs_from[i], pending));
+      return out + ">";
+    }
     case matcher::kind::regex:
       return "/" + vars.expand(m.value, pending) + "/";
     case matcher::kind::prefix:

@@ -60,7 +60,8 @@ class scenario_parser {
                 "sleep_until waits for an epoch variable (epoch, epoch5, epochsoon, "
                 "epochsoon1, ...), got '" +
                     until.variable + "'");
-      if (spec["plus"]) until.plus = parse_duration(r_.scalar(spec["plus"], "plus"), r_.mark(spec["plus"]));
+      if (spec["plus"])
+        until.plus = parse_duration(r_.scalar(spec["plus"], "plus"), r_.mark(spec["plus"]));
       st.what = std::move(until);
       return st;
     }
@@ -328,6 +329,7 @@ class variable_checker {
   }
   static void use(const matcher& m, const std::set<std::string>& defined) {
     if (m.type != matcher::kind::capture && m.type != matcher::kind::any) use(m.value, defined);
+    for (const auto& other : m.differs_from) use(other, defined);
   }
 
   void check(const step& st, std::set<std::string>& defined) {

@@ -64,17 +64,20 @@ struct matcher {
   value_template value;
   std::string name;  ///< for capture
   source_mark mark;
+  /// For capture: values the captured one must differ from (`differs_from:`), e.g. the handles
+  /// of earlier jobs when a new job is expected.
+  std::vector<value_template> differs_from;
 
   /// Matchers of literal bytes (scripts build these; scenarios come from the loader).
   static matcher any() { return {}; }
   static matcher exact(std::string bytes) {
-    return {kind::exact, value_template::literal(std::move(bytes)), {}, {}};
+    return {kind::exact, value_template::literal(std::move(bytes)), {}, {}, {}};
   }
   static matcher regex(std::string pattern) {
-    return {kind::regex, value_template::literal(std::move(pattern)), {}, {}};
+    return {kind::regex, value_template::literal(std::move(pattern)), {}, {}, {}};
   }
   static matcher prefix(std::string bytes) {
-    return {kind::prefix, value_template::literal(std::move(bytes)), {}, {}};
+    return {kind::prefix, value_template::literal(std::move(bytes)), {}, {}, {}};
   }
 };
 

@@ -166,8 +166,12 @@ matcher parse_matcher(const reader& r, const YAML::Node& n) {
     r.only_keys(n, {"any"}, "an any matcher");
     m.type = matcher::kind::any;
   } else if (n.IsMap() && n["capture"]) {
-    r.only_keys(n, {"capture"}, "a capture");
+    r.only_keys(n, {"capture", "differs_from"}, "a capture");
     m.type = matcher::kind::capture;
+    if (n["differs_from"]) {
+      r.require_sequence(n["differs_from"], "differs_from");
+      for (const auto& other : n["differs_from"]) m.differs_from.push_back(parse_value(r, other));
+    }
     m.name = r.scalar(n["capture"], "capture");
     if (m.name.empty() ||
         !std::all_of(m.name.begin(), m.name.end(),

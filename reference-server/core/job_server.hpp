@@ -209,6 +209,8 @@ class job_server {
   void release_job(job& j, release_reason why, time_point now);
   void fail_job(job& j);
   void detach_client(job& j, conn_id client);
+  /// A foreground job nobody waits for any more (no client, no background submitter).
+  static bool abandoned(const job& j) { return j.clients.empty() && !j.keep_alive; }
   void wake_workers(function& fn);
   bool has_runnable_work(const connection& c) const;
   void cancel_timer(job& j);

@@ -151,7 +151,7 @@ void job_server::release_job(job& j, release_reason why, time_point) {
     fail_job(j);
     return;
   }
-  if (j.clients.empty() && !j.keep_alive) {
+  if (abandoned(j) && options_.abandoned == abandoned_jobs::at_once) {
     finish(j);  // nobody waits for it any more: never run it again
     return;
   }
@@ -163,8 +163,9 @@ void job_server::release_job(job& j, release_reason why, time_point) {
 void job_server::detach_client(job& j, conn_id client) {
   erase_value(j.clients, client);  // every submission the connection made
 
-  // Never run a foreground job nobody waits for; once a worker holds it, let it finish.
-  if (j.clients.empty() && !j.keep_alive && !j.worker) finish(j);
+  // Never run a foreground job nobody waits for; once a worker holds it, let it finish. With
+  // --abandoned-jobs at-next-grab it stays queued until a grab drops it (handle_grab).
+  if (abandoned(j) && !j.worker && options_.abandoned == abandoned_jobs::at_once) finish(j);
 }
 
 void job_server::arm_timer(job& j, time_point when, timer_entry::kind what) {

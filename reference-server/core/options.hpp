@@ -53,6 +53,16 @@ enum class priority_scope {
   per_function,
 };
 
+/// When a foreground job whose every client left before a worker took it is forgotten
+/// (CLIENT-DEATH-STATUS, docs/protocol.md §3.3). It never runs either way (CLIENT-DEATH-QUEUED).
+enum class abandoned_jobs {
+  /// Dropped as soon as its last client leaves: "status" stops counting it.
+  at_once,
+  /// Left queued and counted until a grab meets it, drops it and takes the next job (C 1.1.20 and
+  /// Perl 1.130). A client that submits its key meanwhile attaches and revives it (Perl).
+  at_next_grab,
+};
+
 /// Order of HIGH jobs within a function (docs/protocol.md §3.8).
 enum class high_order {
   fifo,  ///< C gearmand.
@@ -94,6 +104,7 @@ struct core_options {
   maxqueue_policy maxqueue = maxqueue_policy::reject;
   priority_scope scope = priority_scope::global;
   high_order high = high_order::fifo;
+  abandoned_jobs abandoned = abandoned_jobs::at_once;
   grab_all_reply grab_all = grab_all_reply::assign_uniq;
   emulated_defects defects;
   /// Attempts a job gets before it fails for good after worker loss or timeout; 0 = unlimited

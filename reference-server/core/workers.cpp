@@ -18,6 +18,12 @@ void job_server::handle_grab(connection& c, command how, time_point now) {
   c.sleeping = false;
   c.noop_sent = false;
   job* j = pick_job(c);
+  // Abandoned jobs left queued (--abandoned-jobs at-next-grab) are dropped here, never run.
+  // Each pass removes a job, so this ends.
+  while (j && abandoned(*j)) {
+    finish(*j);
+    j = pick_job(c);
+  }
   if (!j) {
     send(c.id, command::no_job, {});
     return;

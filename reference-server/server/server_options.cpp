@@ -73,8 +73,9 @@ std::string apply_emulation(server_config& config, std::string_view value) {
 std::optional<bool> server_option_takes_value(std::string_view name) {
   for (std::string_view known :
        {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
-        "high-order", "grab-all", "emulate", "handle-prefix", "job-retries", "wakeup", "max-unique",
-        "max-packet", "max-connections", "queue", "queue-sync", "max-output"})
+        "high-order", "abandoned-jobs", "grab-all", "emulate", "handle-prefix", "job-retries",
+        "wakeup", "max-unique", "max-packet", "max-connections", "queue", "queue-sync",
+        "max-output"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
@@ -105,6 +106,10 @@ std::string apply_server_option(server_config& config, std::string_view name,
     return choose<priority_scope>(
         name, value, core.scope,
         {{"global", priority_scope::global}, {"per-function", priority_scope::per_function}});
+  if (name == "abandoned-jobs")
+    return choose<abandoned_jobs>(
+        name, value, core.abandoned,
+        {{"at-once", abandoned_jobs::at_once}, {"at-next-grab", abandoned_jobs::at_next_grab}});
   if (name == "high-order")
     return choose<high_order>(name, value, core.high,
                               {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
@@ -176,6 +181,10 @@ const char* server_options_help() {
          "  --maxqueue-policy P      reject | evict       submit over maxqueue (default reject)\n"
          "  --priority P             global | per-function  priority across a worker's functions "
          "(default global)\n"
+         "  --abandoned-jobs P       at-once | at-next-grab  when a foreground job whose clients "
+         "all\n"
+         "                                                left before a grab is forgotten (default "
+         "at-once)\n"
          "  --high-order P           fifo | lifo          order of HIGH jobs (default fifo)\n"
          "  --grab-all P             assign-uniq | assign-all  GRAB_JOB_ALL's answer for a job "
          "without\n"

@@ -151,6 +151,41 @@ TEST_F(CoreTest, ClientDeathBeforeAssignmentDropsTheJob) {
             take(b));
 }
 
+// CLIENT-DEATH-STATUS, the C 1.1.20 and Perl 1.130 variant: the abandoned job stays counted
+// until a grab meets it, drops it (never runs it) and takes the next job.
+TEST_F(CoreTest, AbandonedJobsAtNextGrabAreCountedUntilAGrabDropsThem) {
+  core_options o;
+  o.abandoned = abandoned_jobs::at_next_grab;
+  reset(o);
+  connect(a);
+  connect(b);
+  connect(worker);
+  submit(a, "f", "k", "x");
+  const auto kept = submit(b, "f", "k2", "y");
+  disconnect(a);
+  EXPECT_EQ(2u, core_->counts("f")->total);
+  send(worker, command::can_do, {"f"});
+  EXPECT_EQ(kept, grab(worker));  // the abandoned one was skipped and dropped
+  EXPECT_EQ(1u, core_->counts("f")->total);
+  EXPECT_EQ(1u, core_->job_count());
+}
+
+TEST_F(CoreTest, AbandonedJobsAtNextGrabAreRevivedByAnAttach) {
+  core_options o;
+  o.abandoned = abandoned_jobs::at_next_grab;
+  reset(o);
+  connect(a);
+  connect(b);
+  connect(worker);
+  const auto h = submit(a, "f", "k", "x");
+  disconnect(a);
+  EXPECT_EQ(h, submit(b, "f", "k", "x"));  // Perl 1.130: the queued job, now wanted again
+  send(worker, command::can_do, {"f"});
+  ASSERT_EQ(h, grab(worker));
+  send(worker, command::work_complete, {h, "r"});
+  EXPECT_EQ((std::vector<std::string>{line(command::work_complete, {h, "r"})}), take(b));
+}
+
 TEST_F(CoreTest, ClientDeathAfterAssignmentLetsTheWorkerFinish) {
   connect(a);
   connect(worker);

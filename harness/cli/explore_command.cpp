@@ -1,0 +1,204 @@
+// gearspec explore: differential exploration of a server against the embedded reference server.
+
+#include "harness/cli/explore_command.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+
+#include "harness/common/command_line.hpp"
+#include "harness/engine/json.hpp"
+#include "harness/explore/explore.hpp"
+#include "harness/scenario/loader.hpp"
+#include "harness/targets/make_target.hpp"
+
+namespace gearspec::cli {
+namespace {
+
+constexpr int exit_ok = 0, exit_divergences = 1, exit_usage = 2;
+
+constexpr const char* explore_usage = R"(usage: gearspec explore [options]
+
+Generates random, legal programs of client, worker and admin moves, runs each against the target
+and against the embedded reference server, and reports where what a connection observes differs.
+Each kind of divergence is shrunk to a minimal program and written as a scenario in the suite's
+format (expectations: what the reference did), which is then run against both to check that it
+reproduces. A difference that the reference shows too with one of its implementation-defined
+options is reported as a known variant, not a divergence. Exit code: 0 no divergence, 1 at least
+one, 2 a usage error.
+
+target (default: the embedded reference server itself):
+  --spawn 'COMMAND {port}'    start COMMAND per program (and per shrinking run)
+  --target HOST:PORT          an existing server (programs use their own function names)
+  --ref OPTION[=VALUE]        the target is the embedded reference server with this option
+                              (e.g. --ref emulate=hold-job-created)
+  --profile FILE              the target's profile: its name labels the report
+
+exploring:
+  --time DURATION             how long to explore (default 60s)
+  --seed N                    the first program's seed (default 1; then N+1, ...)
+  --length N                  moves per program (default 14)
+  --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
+                              cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
+                              disconnect, kill, cut_packet
+  --timeout-scale X           multiply every wait (slow targets)
+
+output:
+  --out DIR                   write each divergence's scenario as DIR/<kind>-<seed>.yaml
+  --json FILE                 the findings, for tools
+)";
+
+}  // namespace
+
+bool explore_option_takes_value(std::string_view flag) {
+  for (const char* with_value : {"--spawn", "--target", "--ref", "--profile", "--time", "--seed",
+                                 "--length", "--weights", "--timeout-scale", "--out", "--json"})
+    if (flag == with_value) return true;
+  return false;
+}
+
+int explore_command(const std::vector<std::string_view>& argv) {
+  targets::target_spec target_spec;
+  explore::explore_options options;
+  options.time_budget = std::chrono::seconds(60);
+  std::string json_path, label;
+  try {
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      const std::string flag(argv[i]);
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argv.size()) throw std::invalid_argument(flag + " needs a value");
+        return std::string(argv[++i]);
+      };
+      auto number = [&](const std::string& v, double low, double high) {
+        std::size_t used = 0;
+        double d = -1;
+        try {
+          d = std::stod(v, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != v.size() || d < low || d > high)
+          throw std::invalid_argument(flag + " needs a number from " + std::to_string(low) +
+                                      " to " + std::to_string(high) + ", got '" + v + "'");
+        return d;
+      };
+      if (flag == "--help" || flag == "-h") {
+        std::fputs(explore_usage, stdout);
+        return exit_ok;
+      } else if (flag == "--version") {
+        std::printf("gearspec %s\n", GEARSPEC_VERSION);
+        return exit_ok;
+      } else if (flag == "--spawn") {
+        target_spec.spawn = value();
+      } else if (flag == "--target") {
+        target_spec.addresses.push_back(value());
+      } else if (flag == "--ref") {
+        const auto v = value();
+        const auto eq = v.find('=');
+        target_spec.reference_options.emplace_back(v.substr(0, eq),
+                                                   eq == std::string::npos ? "" : v.substr(eq + 1));
+      } else if (flag == "--profile") {
+        const auto p = scenario::load_profile_file(value());
+        label = p.implementation + " " + p.version;
+      } else if (flag == "--time") {
+        options.time_budget = scenario::parse_duration(value(), {"--time", 0, 0});
+      } else if (flag == "--seed") {
+        options.seed = static_cast<std::uint64_t>(number(value(), 0, 1e15));
+      } else if (flag == "--length") {
+        options.length = static_cast<std::size_t>(number(value(), 1, 200));
+      } else if (flag == "--weights") {
+        options.moves.apply(value());
+      } else if (flag == "--timeout-scale") {
+        options.run.timeout_scale = number(value(), 0.1, 100);
+      } else if (flag == "--out") {
+        options.out_dir = value();
+      } else if (flag == "--json") {
+        json_path = value();
+      } else {
+        throw std::invalid_argument("unknown option '" + flag + "'");
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gearspec explore: %s\n(see gearspec explore --help)\n", e.what());
+    return exit_usage;
+  }
+
+  std::unique_ptr<engine::target> target, reference;
+  try {
+    target_spec.timeout_scale = options.run.timeout_scale;
+    target = targets::make_target(target_spec);
+    reference = targets::make_target({});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gearspec explore: %s\n", e.what());
+    return exit_usage;
+  }
+  const std::string name =
+      label.empty() ? target->describe() : label + " (" + target->describe() + ")";
+  std::cout << "gearspec explore: " << name << " against the embedded reference server, "
+            << std::chrono::duration<double>(options.time_budget).count() << " s from seed "
+            << options.seed << "\n"
+            << std::flush;
+  options.progress = [](const std::string& line) { std::cout << line << "\n" << std::flush; };
+  auto reference_with = [](const std::vector<std::pair<std::string, std::string>>& extra) {
+    targets::target_spec spec;
+    spec.reference_options = extra;
+    return targets::make_target(spec);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  const auto report = explore::run_explore(*target, *reference, reference_with, options);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  std::cout << "\n";
+  auto list = [](const char* heading, const std::vector<explore::finding>& findings) {
+    if (findings.empty()) return;
+    std::cout << heading << "\n";
+    for (const auto& f : findings) {
+      std::cout << "  " << f.found.kind << "\n      seen in " << f.seen << " program(s); seed "
+                << f.shrunk.seed << ", " << f.shrunk.actions.size() << " of " << f.original_moves
+                << " moves; after move " << f.found.step << " (" << f.found.move << ")\n";
+      if (!f.known_variant.empty()) std::cout << "      " << f.known_variant << "\n";
+      std::cout << "      scenario " << (f.reproduces ? "reproduces" : "does NOT reproduce") << ": "
+                << f.reproduction << "\n";
+      if (!f.yaml_path.empty()) std::cout << "      written to " << f.yaml_path << "\n";
+    }
+  };
+  list("divergences (distinct kinds):", report.divergences);
+  list("known variants (implementation-defined, not divergences):", report.notes);
+  if (report.errors)
+    std::cout << report.errors << " program(s) could not run; the first: " << report.first_error
+              << "\n";
+  char line[160];
+  std::snprintf(line, sizeof line,
+                "%s: %zu programs in %.1f s, %zu divergence(s), %zu known variant(s), %zu error(s)",
+                report.divergences.empty() ? "OK" : "DIVERGENT", report.programs, took,
+                report.divergences.size(), report.notes.size(), report.errors);
+  std::cout << line << "\n";
+
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    engine::json_writer json(out);
+    json.begin_object().key("target").value(name).key("programs").value(report.programs);
+    json.key("seconds").value(took).key("errors").value(report.errors);
+    auto write = [&](const char* key, const std::vector<explore::finding>& findings) {
+      json.key(key).begin_array();
+      for (const auto& f : findings) {
+        json.begin_object().key("kind").value(f.found.kind).key("seen").value(f.seen);
+        json.key("seed").value(f.shrunk.seed).key("moves").value(f.shrunk.actions.size());
+        json.key("original_moves").value(f.original_moves).key("step").value(f.found.step);
+        json.key("move").value(f.found.move).key("actor").value(f.found.actor);
+        json.key("known_variant").value(f.known_variant).key("reproduces").value(f.reproduces);
+        json.key("reproduction").value(f.reproduction).key("scenario").value(f.yaml_path);
+        json.key("yaml").value(f.yaml).end_object();
+      }
+      json.end_array();
+    };
+    write("divergences", report.divergences);
+    write("known_variants", report.notes);
+    json.end_object().newline();
+  }
+  return report.divergences.empty() ? exit_ok : exit_divergences;
+}
+
+}  // namespace gearspec::cli

@@ -1,0 +1,433 @@
+#include "harness/explore/executor.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "harness/engine/actor.hpp"
+#include "harness/engine/expectation.hpp"
+#include "harness/net/asio.hpp"
+#include "harness/wire/ascii.hpp"
+#include "harness/wire/encoder.hpp"
+#include "harness/wire/printer.hpp"
+
+namespace gearspec::explore {
+namespace {
+
+namespace asio = net::asio;
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using wire::command;
+
+class executor {
+ public:
+  executor(const program& p, engine::target_instance& servers, const run_settings& s)
+      : p_(p), servers_(servers), settings_(s), watchdog_(io_), token_(engine::random_token()) {
+    names_[1] = "fn-" + token_;
+    names_[2] = "fn2-" + token_;
+    uniques_[1] = "uniq-" + token_;
+    uniques_[2] = "uniq2-" + token_;
+    auto sink = [this](const std::string& actor, char direction, std::string text,
+                       std::optional<wire::packet> packet) {
+      const double at = std::chrono::duration<double, std::milli>(clock::now() - start_).count();
+      obs_.transcript.push_back({at, actor, direction, std::move(text), std::move(packet)});
+    };
+    for (const auto& c : p.clients) add(c, engine::protocol::binary, sink);
+    for (const auto& w : p.workers) add(w, engine::protocol::binary, sink);
+    if (p.admin) add("adm", engine::protocol::admin, sink);
+  }
+
+  observation run() {
+    start_ = clock::now();
+    watchdog_.expires_after(scaled(milliseconds(30000)));
+    auto on_watchdog = [this](const net::error_code& ec) {
+      if (ec) return;
+      obs_.error = "the program did not finish within 30 s";
+      for (auto& [name, a] : actors_) a->abort();
+    };
+    watchdog_.async_wait(on_watchdog);
+    auto on_done = [this](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          obs_.error = std::string("explore engine error: ") + ex.what();
+        }
+      }
+      watchdog_.cancel();
+      for (auto& [name, a] : actors_) a->abort();
+    };
+    asio::co_spawn(io_, main(), on_done);
+    io_.run();
+    return std::move(obs_);
+  }
+
+ private:
+  void add(const std::string& name, engine::protocol speaks, engine::transcript_sink sink) {
+    actors_[name] = std::make_unique<engine::actor>(io_, name, speaks, std::vector<wire::command>{},
+                                                    std::move(sink));
+    order_.push_back(name);
+  }
+
+  milliseconds scaled(milliseconds d) const {
+    return milliseconds(
+        static_cast<long long>(static_cast<double>(d.count()) * settings_.timeout_scale));
+  }
+
+  asio::awaitable<void> main() {
+    const auto where = servers_.address("main");
+    for (const auto& name : order_) {
+      const auto limit = scaled(settings_.wait);
+      const engine::step_outcome connected = co_await actors_.at(name)->connect(where, limit);
+      if (!connected) {
+        obs_.error = name + " could not connect: " + connected.actual;
+        co_return;
+      }
+    }
+    // "workers" lists connections by client id: each actor names itself "<actor>-<token>".
+    const bool names_itself =
+        std::any_of(p_.actions.begin(), p_.actions.end(),
+                    [](const action& m) { return m.what == action::kind::admin_workers; });
+    for (const auto& name : order_) {
+      auto& a = *actors_.at(name);
+      if (!names_itself || !a.binary()) continue;
+      wire::packet id{wire::packet_magic::request, command::set_client_id, {client_id(name)}};
+      std::string bytes;
+      wire::encode(id, bytes);
+      std::string shown = wire::to_string(id);
+      const scenario::write_pacing pacing{};
+      const engine::step_outcome written = co_await a.write(
+          std::move(bytes), pacing, std::move(shown), std::optional<wire::packet>(id));
+      (void)written;
+    }
+    obs_.windows.emplace_back();
+    co_await barrier("");
+    for (std::size_t i = 0; i < p_.actions.size() && obs_.error.empty(); ++i) {
+      obs_.windows.emplace_back();
+      obs_.sent.emplace_back();
+      obs_.handle_used.emplace_back();
+      co_await perform(p_.actions[i]);
+      const auto k = p_.actions[i].what;
+      if (k == action::kind::disconnect || k == action::kind::kill ||
+          k == action::kind::cut_packet) {
+        // A server learns of a closed connection on its own schedule (C gearmand on another
+        // thread), and no round trip on the closed connection can wait for it: give it a moment.
+        asio::steady_timer settle(io_, scaled(settings_.fault_settle));
+        net::error_code ignored;
+        co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
+      co_await barrier(p_.actions[i].actor);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Moves.
+
+  std::string client_id(const std::string& actor) const { return actor + "-" + token_; }
+
+  std::string handle_of_held(const std::string& worker) {
+    auto& held = held_[worker];
+    return held.empty() ? std::string() : held.front();
+  }
+
+  asio::awaitable<void> send(engine::actor& a, command cmd, std::vector<std::string> args,
+                             std::size_t cut = 0) {
+    wire::packet p{wire::packet_magic::request, cmd, std::move(args)};
+    std::string bytes;
+    wire::encode(p, bytes);
+    std::string shown = wire::to_string(p);
+    obs_.sent.back() = a.name() + " > " + wire::to_string(normalise(p, false));
+    if (cut) {
+      bytes.resize(cut);
+      shown = "half of " + shown;
+      obs_.sent.back() = a.name() + " > half of a packet";
+    }
+    const scenario::write_pacing pacing{};
+    std::optional<wire::packet> recorded;
+    if (!cut) recorded = p;
+    const engine::step_outcome written =
+        co_await a.write(std::move(bytes), pacing, std::move(shown), std::move(recorded));
+    (void)written;  // a closed connection shows in the barrier that follows
+  }
+
+  asio::awaitable<void> perform(const action& m) {
+    auto& a = *actors_.at(m.actor);
+    if (!a.connected() || a.closed()) {
+      obs_.sent.back() = m.actor + ": connection already closed";
+      co_return;
+    }
+    switch (m.what) {
+      case action::kind::submit:
+        submit_pending_[m.actor] = true;
+        {
+          std::vector<std::string> args{names_.at(m.fn), m.unique ? uniques_.at(m.unique) : "",
+                                        m.data};
+          if (m.cmd == command::submit_job_epoch) {  // due in an hour: queued, not runnable
+            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch());
+            args.insert(args.begin() + 2, std::to_string(now.count() + 3600));
+          }
+          co_await send(a, m.cmd, std::move(args));
+        }
+        break;
+      case action::kind::option: {
+        std::vector<std::string> args{"exceptions"};
+        co_await send(a, command::option_req, std::move(args));
+      } break;
+      case action::kind::get_status: {
+        const auto& mine = submitted_[m.actor];
+        if (static_cast<std::size_t>(m.job) >= mine.size() || mine[m.job].empty()) {
+          obs_.sent.back() = m.actor + ": no handle for that submission (nothing sent)";
+          break;
+        }
+        obs_.handle_used.back() = symbol(mine[m.job]);
+        {
+          std::vector<std::string> args{mine[m.job]};
+          co_await send(a, command::get_status, std::move(args));
+        }
+        break;
+      }
+      case action::kind::can_do: {
+        std::vector<std::string> args{names_.at(m.fn)};
+        co_await send(a, command::can_do, std::move(args));
+      } break;
+      case action::kind::cant_do: {
+        std::vector<std::string> args{names_.at(m.fn)};
+        co_await send(a, command::cant_do, std::move(args));
+      } break;
+      case action::kind::reset: {
+        std::vector<std::string> args{};
+        co_await send(a, command::reset_abilities, std::move(args));
+      } break;
+      case action::kind::grab: {
+        std::vector<std::string> args{};
+        co_await send(a, m.cmd, std::move(args));
+      } break;
+      case action::kind::pre_sleep: {
+        std::vector<std::string> args{};
+        co_await send(a, command::pre_sleep, std::move(args));
+      } break;
+      case action::kind::work: {
+        const auto handle = handle_of_held(m.actor);
+        if (handle.empty()) {
+          obs_.sent.back() = m.actor + ": holds no job (nothing sent)";
+          break;
+        }
+        obs_.handle_used.back() = symbol(handle);
+        std::vector<std::string> args{handle};
+        if (m.cmd == command::work_status) {
+          args.push_back("1");
+          args.push_back("2");
+        } else if (m.cmd != command::work_fail) {
+          args.push_back(m.data);
+        }
+        co_await send(a, m.cmd, std::move(args));
+        if (m.cmd == command::work_complete || m.cmd == command::work_fail ||
+            m.cmd == command::work_exception)
+          held_[m.actor].pop_front();
+        break;
+      }
+      case action::kind::admin_status: {
+        obs_.sent.back() = "adm > status";
+        const std::string line = "status";
+        const auto deadline = clock::now() + scaled(settings_.wait);
+        const engine::admin_result result = co_await a.admin(line, deadline);
+        auto& w = obs_.windows.back()[m.actor];
+        if (!result.answer) {
+          w.events.push_back("no answer to 'status'");
+          break;
+        }
+        for (const auto& entry : result.answer->lines) {
+          const auto tab = entry.find('\t');
+          const auto fn = entry.substr(0, tab);
+          for (const auto& [n, name] : names_)
+            if (fn == name && entry.substr(tab) != "\t0\t0\t0")
+              w.admin_lines.push_back(std::string("f") + std::to_string(n) + entry.substr(tab));
+        }
+        std::sort(w.admin_lines.begin(), w.admin_lines.end());
+        break;
+      }
+      case action::kind::admin_workers: {
+        obs_.sent.back() = "adm > workers";
+        const std::string line = "workers";
+        const auto deadline = clock::now() + scaled(settings_.wait);
+        const engine::admin_result result = co_await a.admin(line, deadline);
+        auto& w = obs_.windows.back()[m.actor];
+        if (!result.answer) {
+          w.events.push_back("no answer to 'workers'");
+          break;
+        }
+        // "FD IP CLIENT-ID : FUNCTION ..." -> "w1 : f1 f2" for this program's connections; the fd
+        // and address columns are the server's own (servers print "-" or "NA" there).
+        for (const auto& entry : result.answer->lines) {
+          const auto colon = entry.find(" :");
+          if (colon == std::string::npos) continue;
+          const auto head = entry.substr(0, colon);
+          const auto id = head.substr(head.find_last_of(' ') + 1);
+          std::string actor;
+          for (const auto& n : order_)
+            if (id == client_id(n)) actor = n;
+          if (actor.empty()) continue;
+          std::set<std::string> functions;
+          std::istringstream rest(entry.substr(colon + 2));
+          for (std::string fn; rest >> fn;)
+            for (const auto& [n, name] : names_)
+              if (fn == name) functions.insert(std::string("f") + std::to_string(n));
+          std::string shown = actor + " :";
+          for (const auto& fn : functions) shown += " " + fn;
+          w.admin_lines.push_back(shown);
+        }
+        std::sort(w.admin_lines.begin(), w.admin_lines.end());
+        break;
+      }
+      case action::kind::disconnect:
+        obs_.sent.back() = m.actor + " disconnects";
+        a.close(false);
+        break;
+      case action::kind::kill:
+        obs_.sent.back() = m.actor + " is killed";
+        a.close(true);
+        break;
+      case action::kind::cut_packet: {
+        const bool worker = m.actor[0] == 'w';
+        if (worker) {
+          std::vector<std::string> args{names_.at(1)};
+          co_await send(a, command::can_do, std::move(args), 8);
+        } else {
+          std::vector<std::string> args{names_.at(1), "", "cut"};
+          co_await send(a, command::submit_job, std::move(args), 16);
+        }
+        a.close(true);
+        break;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Observing.
+
+  /// Two rounds of ECHO on every open connection (the acting one first): everything a move made
+  /// the server send on any connection arrives before the round that follows it.
+  asio::awaitable<void> barrier(const std::string& first) {
+    std::vector<std::string> names;
+    if (!first.empty()) names.push_back(first);
+    for (const auto& n : order_)
+      if (n != first) names.push_back(n);
+    for (int round = 0; round < 2; ++round)
+      for (const auto& n : names) {
+        auto& a = *actors_.at(n);
+        if (!a.binary()) continue;
+        const auto limit = scaled(settings_.wait);
+        const std::string token = std::string("barrier-") + std::to_string(obs_.windows.size()) +
+                                  std::string("-") + std::to_string(round);
+        const auto deadline = clock::now() + limit;
+        // (named first: g++ 12 mishandles temporaries in a full-expression with co_await)
+        const engine::step_outcome outcome =
+            co_await a.end_round_trip(token, deadline, limit, "barrier");
+        if (!outcome) obs_.windows.back()[n].events.push_back("no answer to ECHO_REQ");
+      }
+    for (const auto& n : names) collect(n);
+  }
+
+  void collect(const std::string& name) {
+    auto& a = *actors_.at(name);
+    auto& w = obs_.windows.back()[name];
+    bool noop_seen = false;
+    for (auto& raw : a.take_received()) {
+      // What this connection's moves depend on, from the raw packets.
+      if (raw.cmd == command::job_created && submit_pending_[name]) {
+        submitted_[name].push_back(raw.args.at(0));
+        submit_pending_[name] = false;
+        (void)symbol(raw.args.at(0));  // handles are named in the order they are created
+      } else if (raw.cmd == command::error && submit_pending_[name]) {
+        submitted_[name].push_back("");
+        submit_pending_[name] = false;
+      } else if (raw.cmd == command::job_assign || raw.cmd == command::job_assign_uniq ||
+                 raw.cmd == command::job_assign_all) {
+        held_[name].push_back(raw.args.at(0));
+      }
+      if (raw.cmd == command::noop) {
+        if (noop_seen) continue;  // how many NOOPs a sleeper gets is not compared
+        noop_seen = true;
+      }
+      w.packets.push_back(normalise(raw, true));
+    }
+    std::sort(w.packets.begin(), w.packets.end(),
+              [](const auto& x, const auto& y) { return wire::to_string(x) < wire::to_string(y); });
+    if (!a.undecodable_bytes().empty() && !garbage_reported_.count(name)) {
+      w.events.push_back("undecodable bytes: " + a.undecodable_bytes());
+      garbage_reported_.insert(name);
+    }
+    if (a.closed() && !closed_reported_.count(name)) {
+      closed_reported_.insert(name);
+      w.events.push_back(a.close_reason() == "closed by the server" || a.close_reason().empty()
+                             ? "connection ended"
+                             : "connection ended: " + a.close_reason());
+    }
+  }
+
+  std::string symbol(const std::string& raw_handle) {
+    if (auto it = handles_.find(raw_handle); it != handles_.end()) return it->second;
+    const auto s = std::string("H") + std::to_string(handles_.size() + 1);
+    handles_[raw_handle] = s;
+    return s;
+  }
+
+  /// The comparable form of a packet (see executor.hpp).
+  wire::packet normalise(const wire::packet& raw, bool received) {
+    wire::packet out = raw;
+    const auto& shape = wire::info(raw.cmd);
+    if (raw.cmd == command::error) {
+      out.args.assign(raw.args.size(), "*");  // the code words are implementation-defined
+      return out;
+    }
+    for (std::size_t i = 0; i < out.args.size() && i < shape.arg_count; ++i) {
+      auto& arg = out.args[i];
+      const auto name = shape.arg_names[i];
+      if (name == "epoch") arg = "in-an-hour";
+      if (name == "handle") {
+        const auto it = handles_.find(arg);
+        arg = it != handles_.end()
+                  ? it->second
+                  : (received ? std::string("H?") + wire::escape_bytes(arg, 40) : arg);
+      }
+      for (const auto& [n, fn] : names_)
+        if (arg == fn) arg = std::string("f") + std::to_string(n);
+      for (const auto& [n, u] : uniques_)
+        if (arg == u) arg = std::string("u") + std::to_string(n);
+    }
+    if (raw.cmd == command::status_res) {  // an unset numerator or denominator reads as 0
+      for (std::size_t i = 3; i < out.args.size(); ++i)
+        if (out.args[i].empty()) out.args[i] = "0";
+    }
+    return out;
+  }
+
+  const program& p_;
+  engine::target_instance& servers_;
+  run_settings settings_;
+  asio::io_context io_{1};
+  asio::steady_timer watchdog_;
+  std::string token_;
+  clock::time_point start_;
+  std::map<int, std::string> names_, uniques_;
+  std::map<std::string, std::unique_ptr<engine::actor>> actors_;
+  std::vector<std::string> order_;
+  std::map<std::string, std::deque<std::string>> held_;        ///< worker -> raw handles held
+  std::map<std::string, std::vector<std::string>> submitted_;  ///< client -> raw handle per submit
+  std::map<std::string, bool> submit_pending_;
+  std::map<std::string, std::string> handles_;  ///< raw -> H<n>
+  std::set<std::string> closed_reported_, garbage_reported_;
+  observation obs_;
+};
+
+}  // namespace
+
+observation execute(const program& p, engine::target_instance& servers, const run_settings& s) {
+  executor e(p, servers, s);
+  return e.run();
+}
+
+}  // namespace gearspec::explore

@@ -1,0 +1,50 @@
+#pragma once
+// Runs an explore program against one server and records what each connection observed after
+// each move, normalised so that two servers can be compared: job handles renamed H1, H2, ... in
+// the order they first appear, function names and uniques renamed f1/u1, ERROR codes dropped
+// (implementation-defined, ERR-CODES), unset status numbers read as 0 (STATUS-UNSET), repeated
+// NOOPs counted once, admin "status" reduced to the program's functions with work.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/engine/runner.hpp"
+#include "harness/engine/target.hpp"
+#include "harness/explore/program.hpp"
+#include "harness/wire/packet.hpp"
+
+namespace gearspec::explore {
+
+/// What one connection saw after one move: normalised packets in a stable order (the order of
+/// packets within one window is not compared: which of two jobs' results comes first is not
+/// fixed), plus events ("closed by the server", "undecodable ...").
+struct window {
+  std::vector<wire::packet> packets;  ///< normalised; sorted by their text
+  std::vector<std::string> events;
+  std::vector<std::string> admin_lines;  ///< admin "status", normalised
+  bool operator==(const window&) const = default;
+};
+
+/// One run of a program.
+struct observation {
+  /// windows[i][actor]: after move i (index 0 is after connecting, before the first move).
+  std::vector<std::map<std::string, window>> windows;
+  /// Per move: what it sent, with handles as the symbols above ("" when nothing was sent).
+  std::vector<std::string> sent;
+  /// Per move: the handle symbol a worker's WORK_* or a client's GET_STATUS used ("" if none).
+  std::vector<std::string> handle_used;
+  std::vector<engine::transcript_entry> transcript;
+  std::string error;  ///< infrastructure: could not connect, time limit (then nothing compares)
+};
+
+struct run_settings {
+  std::chrono::milliseconds wait{2000};  ///< per barrier and admin answer (scaled)
+  double timeout_scale = 1.0;
+  std::chrono::milliseconds fault_settle{50};  ///< after a disconnect or kill (scaled)
+};
+
+/// Runs the program on fresh connections to the server "main" of the instance.
+observation execute(const program& p, engine::target_instance& servers, const run_settings& s);
+
+}  // namespace gearspec::explore

@@ -1,0 +1,626 @@
+#include "harness/explore/explore.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "harness/engine/runner.hpp"
+#include "harness/scenario/loader.hpp"
+#include "harness/wire/printer.hpp"
+
+namespace gearspec::explore {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using wire::command;
+
+std::string summary(const window& w) {
+  std::vector<std::string> parts;
+  for (const auto& p : w.packets) parts.emplace_back(wire::name(p.cmd));
+  for (const auto& e : w.events) parts.push_back(e.substr(0, e.find(':')));
+  // Not the number of lines: one cause (a job counted or not) shows as 1-vs-0 or 2-vs-1 lines.
+  if (!w.admin_lines.empty())
+    parts.emplace_back(w.admin_lines[0].find('\t') != std::string::npos ? "status lines"
+                                                                        : "workers lines");
+  if (parts.empty()) return "nothing";
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : " + ") + p;
+  return out;
+}
+
+std::string show(const window& w) {
+  std::string out;
+  for (const auto& p : w.packets) out += (out.empty() ? "" : ", ") + wire::to_string(p);
+  for (const auto& e : w.events) out += (out.empty() ? "" : ", ") + e;
+  for (const auto& l : w.admin_lines) {
+    std::string shown = l;
+    std::replace(shown.begin(), shown.end(), '\t', ' ');
+    out += std::string(out.empty() ? "" : ", ") +
+           (l.find('\t') != std::string::npos ? "status: " : "workers: ") + shown;
+  }
+  return out.empty() ? "nothing" : out;
+}
+
+std::string role(const std::string& actor) {
+  return actor[0] == 'c' ? "client" : actor[0] == 'w' ? "worker" : "admin";
+}
+
+/// Starts fresh servers and runs the program once.
+observation run_on(engine::target& t, const program& p, const run_settings& s) {
+  std::unique_ptr<engine::target_instance> servers;
+  try {
+    servers = t.start({"main"});
+  } catch (const std::exception& e) {
+    observation o;
+    o.error = std::string("the target did not start: ") + e.what();
+    return o;
+  }
+  return execute(p, *servers, s);
+}
+
+struct pair_run {
+  observation reference, target;
+  std::optional<divergence> found;
+};
+
+pair_run run_both(engine::target& target, engine::target& reference, const program& p,
+                  const run_settings& s) {
+  pair_run r;
+  r.reference = run_on(reference, p, s);
+  r.target = run_on(target, p, s);
+  r.found = first_divergence(p, r.reference, r.target);
+  return r;
+}
+
+/// Removes an actor and every move it makes.
+program without_actor(const program& p, const std::string& name) {
+  program out = p;
+  out.actions.erase(std::remove_if(out.actions.begin(), out.actions.end(),
+                                   [&](const action& a) { return a.actor == name; }),
+                    out.actions.end());
+  std::erase(out.clients, name);
+  std::erase(out.workers, name);
+  if (name == "adm") out.admin = false;
+  return out;
+}
+
+/// Delta debugging, greedy: drop everything after the divergence, then each actor, then each move
+/// (from the last), then simplify what remains, keeping a change only if the same kind of
+/// divergence remains. Bounded by options.shrink_runs.
+program shrink(const program& original, const std::string& kind, engine::target& target,
+               engine::target& reference, const explore_options& o, std::size_t& runs) {
+  auto still = [&](const program& candidate) {
+    if (runs >= o.shrink_runs) return false;
+    ++runs;
+    const auto r = run_both(target, reference, candidate, o.run);
+    return r.found && r.found->kind == kind;
+  };
+  program best = original;
+  // 1. Nothing after the divergence matters.
+  {
+    const auto r = run_both(target, reference, best, o.run);
+    ++runs;
+    if (r.found && r.found->kind == kind && r.found->step < best.actions.size()) {
+      program cut = best;
+      cut.actions.resize(r.found->step);
+      if (still(cut)) best = cut;
+    }
+  }
+  // 2. Whole actors.
+  std::vector<std::string> everyone = best.clients;
+  everyone.insert(everyone.end(), best.workers.begin(), best.workers.end());
+  if (best.admin) everyone.push_back("adm");
+  for (const auto& name : everyone) {
+    const auto candidate = without_actor(best, name);
+    if ((candidate.clients.size() + candidate.workers.size()) > 0 && still(candidate))
+      best = candidate;
+  }
+  // 3. Single moves, last first (a later move often depends on an earlier one).
+  for (std::size_t i = best.actions.size(); i-- > 0;) {
+    program candidate = best;
+    candidate.actions.erase(candidate.actions.begin() + static_cast<long>(i));
+    if (still(candidate)) best = candidate;
+  }
+  // 4. Simpler values: plain submits and grabs, no uniques, short data.
+  for (std::size_t i = 0; i < best.actions.size(); ++i) {
+    auto simpler = [&](auto&& change) {
+      program candidate = best;
+      if (!change(candidate.actions[i])) return;
+      if (still(candidate)) best = candidate;
+    };
+    simpler([](action& a) {
+      if (a.what != action::kind::submit || a.cmd == command::submit_job) return false;
+      a.cmd = a.cmd == command::submit_job_bg || a.cmd == command::submit_job_high_bg ||
+                      a.cmd == command::submit_job_low_bg
+                  ? command::submit_job_bg
+                  : command::submit_job;
+      return true;
+    });
+    simpler([](action& a) {
+      if (a.what != action::kind::grab || a.cmd == command::grab_job) return false;
+      a.cmd = command::grab_job;
+      return true;
+    });
+    simpler([](action& a) {
+      if (a.what != action::kind::submit || a.unique == 0) return false;
+      a.unique = 0;
+      return true;
+    });
+    simpler([](action& a) {
+      if (a.what != action::kind::submit || a.fn == 1) return false;
+      a.fn = 1;
+      return true;
+    });
+  }
+  // Actors that no longer act are dropped.
+  std::set<std::string> acting;
+  for (const auto& a : best.actions) acting.insert(a.actor);
+  for (const auto& name : everyone)
+    if (!acting.count(name) && (name != "adm" || best.admin)) {
+      const auto candidate = without_actor(best, name);
+      if (candidate.clients.size() + candidate.workers.size() > 0 && still(candidate))
+        best = candidate;
+    }
+  return best;
+}
+
+/// The reference's implementation-defined options, each the variant of an IMPL requirement.
+const std::vector<std::pair<std::pair<std::string, std::string>, const char*>>& variants() {
+  static const std::vector<std::pair<std::pair<std::string, std::string>, const char*>> all{
+      {{"worker-loss", "fail"}, "WORKER-LOSS"},
+      {{"ability-loss", "keep"}, "WORKER-CANT-DO-HELD"},
+      {{"maxqueue-policy", "evict"}, "MAXQUEUE-FULL"},
+      {{"priority", "per-function"}, "SUBMIT-PRIORITY-SCOPE"},
+      {{"high-order", "lifo"}, "SUBMIT-HIGH-ORDER"},
+      {{"abandoned-jobs", "at-next-grab"}, "CLIENT-DEATH-STATUS"},
+      {{"grab-all", "assign-all"}, "SUBMIT-REDUCE"},
+      {{"exceptions", ""}, "EXC-NOT-OPTED"},
+  };
+  return all;
+}
+
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c >= 'A' && c <= 'Z')
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    else if (keep)
+      out.push_back(c);
+    else if (!out.empty() && out.back() != '-')
+      out.push_back('-');
+    if (out.size() > 60) break;
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario of a finding.
+
+std::string var_of(const std::string& symbol, std::set<std::string>& captured, bool capture_new) {
+  if (symbol.size() > 1 && symbol[0] == 'H' &&
+      std::isdigit(static_cast<unsigned char>(symbol[1]))) {
+    const auto name = std::string("h") + symbol.substr(1);
+    if (!captured.count(name)) {
+      if (!capture_new) return "\"" + symbol + "\"";  // never seen on the reference: literal
+      // A new job's handle: it must not be one of the earlier jobs'.
+      std::string earlier;
+      for (const auto& c : captured) earlier += (earlier.empty() ? "" : ", ") + ("\"$" + c + "\"");
+      captured.insert(name);
+      return "{capture: " + name + (earlier.empty() ? "" : ", differs_from: [" + earlier + "]") +
+             "}";
+    }
+    return "\"$" + name + "\"";
+  }
+  if (symbol == "f1") return "\"${fn}\"";
+  if (symbol == "f2") return "\"${fn2}\"";
+  if (symbol == "u1") return "\"${uniq}\"";
+  if (symbol == "u2") return "\"${uniq2}\"";
+  if (symbol == "*") return "{any: true}";
+  std::string quoted = "\"";
+  for (char c : symbol) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    if (c == '$') quoted.push_back('$');  // $$ is a literal dollar
+    quoted.push_back(c);
+  }
+  return quoted + "\"";
+}
+
+std::string expected_packet(const wire::packet& p, std::set<std::string>& captured) {
+  std::string out = std::string("{") + std::string(wire::name(p.cmd)) + ": [";
+  for (std::size_t i = 0; i < p.args.size(); ++i) {
+    if (i) out += ", ";
+    // A status's unset numbers read as 0 on every server; accept either spelling.
+    if (p.cmd == command::status_res && i >= 3 && p.args[i] == "0")
+      out += "{regex: \"0?\"}";
+    else
+      out += var_of(p.args[i], captured, p.cmd == command::job_created);
+  }
+  return out + "]}";
+}
+
+std::string send_step(const action& a, const std::string& handle, std::set<std::string>& captured) {
+  const auto fn = a.fn == 1 ? std::string("\"${fn}\"") : std::string("\"${fn2}\"");
+  const auto uniq = a.unique == 0   ? std::string("\"\"")
+                    : a.unique == 1 ? std::string("\"${uniq}\"")
+                                    : std::string("\"${uniq2}\"");
+  const auto h = handle.empty() ? std::string() : var_of(handle, captured, false);
+  switch (a.what) {
+    case action::kind::submit:
+      return std::string("{send: ") + std::string(wire::name(a.cmd)) + ", args: [" + fn + ", " +
+             uniq + (a.cmd == command::submit_job_epoch ? ", \"${epoch3600}\"" : "") + ", \"" +
+             a.data + "\"]}";
+    case action::kind::option:
+      return "{send: OPTION_REQ, args: [exceptions]}";
+    case action::kind::get_status:
+      return h.empty() ? "" : "{send: GET_STATUS, args: [" + h + "]}";
+    case action::kind::can_do:
+      return "{send: CAN_DO, args: [" + fn + "]}";
+    case action::kind::cant_do:
+      return "{send: CANT_DO, args: [" + fn + "]}";
+    case action::kind::reset:
+      return "RESET_ABILITIES";
+    case action::kind::grab:
+      return std::string(wire::name(a.cmd));
+    case action::kind::pre_sleep:
+      return "PRE_SLEEP";
+    case action::kind::work:
+      if (h.empty()) return "";
+      if (a.cmd == command::work_status)
+        return "{send: WORK_STATUS, args: [" + h + ", \"1\", \"2\"]}";
+      if (a.cmd == command::work_fail) return "{send: WORK_FAIL, args: [" + h + "]}";
+      return std::string("{send: ") + std::string(wire::name(a.cmd)) + ", args: [" + h + ", \"" +
+             a.data + "\"]}";
+    case action::kind::admin_status:
+    case action::kind::admin_workers:
+      return "";
+    case action::kind::disconnect:
+      return "disconnect";
+    case action::kind::kill:
+      return "kill";
+    case action::kind::cut_packet:
+      return a.actor[0] == 'w' ? "{send_raw: \"\\0REQ\\0\\0\\0\\x01\\0\\0\\0\\x10${fn}\"}"
+                               : "{send_raw: \"\\0REQ\\0\\0\\0\\x07\\0\\0\\0\\x40${fn}\\0\"}";
+  }
+  return "";
+}
+
+std::string indent_block(const std::string& text, const std::string& pad) {
+  std::string out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out += pad + line + "\n";
+  return out;
+}
+
+std::string condensed(const program& p, const observation& o) {
+  std::string out;
+  for (std::size_t i = 0; i < o.windows.size(); ++i) {
+    out += i == 0 ? std::string("connect") : std::to_string(i) + ". " + describe(p.actions[i - 1]);
+    out += "\n";
+    for (const auto& [actor, w] : o.windows[i])
+      if (!(w == window{})) out += "     " + actor + std::string(": ") + show(w) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<divergence> first_divergence(const program& p, const observation& reference,
+                                           const observation& target) {
+  if (!reference.error.empty() || !target.error.empty()) return std::nullopt;
+  const auto steps = std::min(reference.windows.size(), target.windows.size());
+  for (std::size_t i = 0; i < steps; ++i) {
+    std::set<std::string> actors;
+    for (const auto& [a, w] : reference.windows[i]) actors.insert(a);
+    for (const auto& [a, w] : target.windows[i]) actors.insert(a);
+    for (const auto& a : actors) {
+      const auto r = reference.windows[i].count(a) ? reference.windows[i].at(a) : window{};
+      const auto t = target.windows[i].count(a) ? target.windows[i].at(a) : window{};
+      if (r == t) continue;
+      divergence d;
+      d.step = i;
+      d.actor = a;
+      d.reference = r;
+      d.target = t;
+      d.move = i == 0 ? "connect" : describe(p.actions[i - 1]);
+      const auto move_kind = i == 0 ? std::string("connect") : kind_name(p.actions[i - 1].what);
+      const auto cmd = i == 0 || p.actions[i - 1].cmd == command::noop
+                           ? std::string()
+                           : std::string(" ") + std::string(wire::name(p.actions[i - 1].cmd));
+      d.kind = "after " + move_kind + cmd + (role(a) == "admin" ? ", an " : ", a ") + role(a) +
+               std::string(" gets ") + summary(t) + std::string(" where the reference sends ") +
+               summary(r);
+      if (summary(t) == summary(r)) {
+        // The same packets with other arguments: name the first argument that differs.
+        std::string which = "arguments";
+        for (std::size_t k = 0; k < t.packets.size() && k < r.packets.size(); ++k) {
+          const auto& shape = wire::info(t.packets[k].cmd);
+          for (std::size_t j = 0; j < t.packets[k].args.size() && j < r.packets[k].args.size(); ++j)
+            if (t.packets[k].args[j] != r.packets[k].args[j]) {
+              which =
+                  std::string(wire::name(t.packets[k].cmd)) + " " + std::string(shape.arg_names[j]);
+              break;
+            }
+          if (which != "arguments") break;
+        }
+        if (which == "arguments" && t.admin_lines != r.admin_lines) which = "admin lines";
+        d.kind += " (another " + which + ")";
+      }
+      return d;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string render_yaml(const finding& f, const std::string& target_name) {
+  const auto& p = f.shrunk;
+  const auto& o = f.reference;
+  std::set<std::string> captured;
+  std::string steps;
+  // Every connection opens before the first move, as in the executor (an actor's first move may
+  // be to disconnect, and "workers" lists idle connections too).
+  for (const auto& c : p.clients) steps += "  - " + c + ": connect\n";
+  for (const auto& w : p.workers) steps += "  - " + w + ": connect\n";
+  if (p.admin) steps += "  - adm: connect\n";
+  // With a "workers" query every connection names itself first, as the executor did.
+  std::vector<std::string> named;
+  if (std::any_of(p.actions.begin(), p.actions.end(),
+                  [](const action& a) { return a.what == action::kind::admin_workers; })) {
+    for (const auto& c : p.clients) named.push_back(c);
+    for (const auto& w : p.workers) named.push_back(w);
+    for (const auto& n : named)
+      steps += "  - " + n + ": {send: SET_CLIENT_ID, args: [\"" + n + "-${run}\"]}\n";
+  }
+  for (std::size_t i = 1; i < o.windows.size(); ++i) {
+    const auto& a = p.actions[i - 1];
+    const auto handle = i - 1 < o.handle_used.size() ? o.handle_used[i - 1] : std::string();
+    if (a.what == action::kind::admin_status) {
+      std::string contains, excludes;
+      const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
+      std::set<std::string> listed;
+      for (const auto& line : w.admin_lines) {  // "f1<TAB>total<TAB>running<TAB>workers"
+        const auto fn = line.substr(0, 2);
+        listed.insert(fn);
+        std::string text = fn == "f1" ? "${fn}" : "${fn2}";
+        for (char c : line.substr(2)) text += c == '\t' ? std::string("\\t") : std::string(1, c);
+        contains += std::string(contains.empty() ? "" : ", ") + "\"" + text + "\"";
+      }
+      for (const char* fn : {"f1", "f2"})
+        if (!listed.count(fn))
+          excludes += std::string(excludes.empty() ? "" : ", ") + "{regex: \"" +
+                      (std::string(fn) == "f1" ? "${fn}" : "${fn2}") + "\\t(?!0\\t0\\t0$$).*\"}";
+      steps += "  - adm: {admin: status" +
+               (contains.empty() ? "" : ", contains: [" + contains + "]") +
+               (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + "}\n";
+      continue;
+    }
+    if (a.what == action::kind::admin_workers) {
+      // One line per connection of this program that is still listed; the functions of a line
+      // are not in a fixed order, hence a lookahead for each.
+      const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
+      std::string contains, excludes;
+      for (const auto& actor : named) {
+        const std::string prefix = "\\\\S+ \\\\S+ " + actor + "-${run} :";
+        const auto line =
+            std::find_if(w.admin_lines.begin(), w.admin_lines.end(),
+                         [&](const std::string& l) { return l.rfind(actor + " :", 0) == 0; });
+        if (line == w.admin_lines.end()) {
+          excludes += std::string(excludes.empty() ? "" : ", ") + "{regex: \"" + prefix + ".*\"}";
+          continue;
+        }
+        std::istringstream fns(line->substr(actor.size() + 2));
+        std::string pattern = prefix;
+        int count = 0;
+        for (std::string fn; fns >> fn; ++count)
+          pattern += std::string("(?=.* ") + (fn == "f1" ? "${fn}" : "${fn2}") + "( |$$))";
+        pattern +=
+            count ? "( \\\\S+){" + std::to_string(count) + "}\\\\s*$$" : std::string("\\\\s*$$");
+        contains += std::string(contains.empty() ? "" : ", ") + "{regex: \"" + pattern + "\"}";
+      }
+      steps += "  - adm: {admin: workers" +
+               (contains.empty() ? "" : ", contains: [" + contains + "]") +
+               (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + "}\n";
+      continue;
+    }
+    const auto sent = send_step(a, handle, captured);
+    if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
+    if (a.what == action::kind::cut_packet) steps += "  - " + a.actor + ": kill\n";
+    for (const auto& [actor, w] : o.windows[i]) {
+      if (actor == "adm") continue;
+      if (w.packets.size() == 1) {
+        const auto e = expected_packet(w.packets[0], captured);
+        steps += "  - " + actor + ": {expect: [" + e + "]}\n";
+      } else if (w.packets.size() >= 2 && w.packets.size() <= 5) {
+        std::string list;
+        for (const auto& pk : w.packets)
+          list += std::string(list.empty() ? "" : ", ") + expected_packet(pk, captured);
+        steps += "  - " + actor + ": {unordered: [" + list + "]}\n";
+      } else {
+        for (const auto& pk : w.packets)
+          steps += "  - " + actor + ": {expect: [" + expected_packet(pk, captured) + "]}\n";
+      }
+      for (const auto& e : w.events)
+        if (e.rfind("connection ended", 0) == 0 && a.actor != actor)
+          steps += "  - " + actor + ": expect_closed\n";
+    }
+  }
+  std::string actors;
+  for (const auto& c : p.clients) actors += "  " + c + ": client\n";
+  for (const auto& w : p.workers) actors += "  " + w + ": worker\n";
+  if (p.admin) actors += "  adm: admin\n";
+  const auto& d = f.found;
+  std::ostringstream y;
+  y << "id: explore/" << slug(d.kind).substr(0, 48) << "-" << p.seed << "\n"
+    << "title: \"Found by gearspec explore (seed " << p.seed << "): " << d.kind << "\"\n"
+    << "requirements: [EXPLORE]\n"
+    << "level: SHOULD\n"
+    << "tags: [explore]\n"
+    << "description: |\n"
+    << "  Found by gearspec explore against " << target_name << ", seed " << p.seed
+    << ", shrunk from " << f.original_moves << " moves to " << p.actions.size() << ".\n"
+    << "  The expectations are what the reference server (gearspec-server, "
+    << (f.judged_with.empty() ? std::string("default options")
+                              : "with " + f.judged_with +
+                                    ", the implementation-defined variant the target showed before "
+                                    "this point")
+    << ") did:\n"
+    << "  review them, cite the requirement this shows and choose its level before adding the\n"
+    << "  scenario to scenarios/.\n"
+    << "  After move " << d.step << " (" << d.move << "), " << d.actor
+    << " got on the target: " << show(d.target) << "\n"
+    << "  and on the reference: " << show(d.reference) << "\n"
+    << "  Reference, move by move:\n"
+    << indent_block(condensed(p, f.reference), "    ") << "  Target, move by move:\n"
+    << indent_block(condensed(p, f.target), "    ") << "actors:\n"
+    << actors << "steps:\n"
+    << (steps.empty() ? "  - sleep: 1ms\n" : steps);
+  return y.str();
+}
+
+explore_report run_explore(
+    engine::target& target, engine::target& reference,
+    const std::function<std::unique_ptr<engine::target>(
+        const std::vector<std::pair<std::string, std::string>>&)>& reference_with,
+    const explore_options& o) {
+  explore_report report;
+  const auto start = clock::now();
+  auto say = [&](const std::string& line) {
+    if (o.progress) o.progress(line);
+  };
+  auto time_left = [&] { return clock::now() - start < o.time_budget; };
+  for (std::uint64_t seed = o.seed; time_left(); ++seed) {
+    const auto p = generate(seed, o.moves, o.length);
+    const auto r = run_both(target, reference, p, o.run);
+    ++report.programs;
+    if (!r.reference.error.empty() || !r.target.error.empty()) {
+      ++report.errors;
+      if (report.first_error.empty())
+        report.first_error = std::string("seed ") + std::to_string(seed) + ": " +
+                             (r.reference.error.empty() ? "target: " + r.target.error
+                                                        : "reference: " + r.reference.error);
+      continue;
+    }
+    if (!r.found) continue;
+    const auto kind = r.found->kind;
+
+    // Implementation-defined variants: the reference with one of its IMPL options may behave as
+    // the target for the whole program (a known variant, a note), or only further into it; then
+    // the real divergence is the one after that variant's choice, judged against that variant.
+    std::unique_ptr<engine::target> variant_reference;
+    std::pair<std::string, std::string> variant_option;
+    const char* variant_requirement = nullptr;
+    bool explained = false;
+    std::optional<divergence> judged = r.found;
+    for (const auto& [option, requirement] : variants()) {
+      auto other = reference_with({option});
+      const auto alt = run_on(*other, p, o.run);
+      if (!alt.error.empty()) continue;
+      const auto d = first_divergence(p, alt, r.target);
+      if (!d || d->step > judged->step) {
+        variant_reference = std::move(other);
+        variant_option = option;
+        variant_requirement = requirement;
+        if (!d) {
+          explained = true;
+          break;
+        }
+        judged = d;
+      }
+    }
+    const auto option_text = "--" + variant_option.first +
+                             (variant_option.second.empty() ? "" : " " + variant_option.second);
+    const bool judged_by_variant = variant_reference && !explained;
+    // Programs are grouped by what they show: the same first difference explained by a variant,
+    // or the same divergence (after any variant's choice).
+    const auto group = explained ? "variant: " + kind
+                                 : judged->kind + (judged_by_variant ? " | " + option_text : "");
+    auto known = [&](std::vector<finding>& list) {
+      for (auto& f : list)
+        if (f.first_kind == group) {
+          ++f.seen;
+          return true;
+        }
+      return false;
+    };
+    if (known(report.divergences) || known(report.notes)) continue;
+    say(std::string("seed ") + std::to_string(seed) + ": " + judged->kind +
+        (judged_by_variant ? " (against the reference with " + option_text + ")" : "") +
+        (explained ? " (as the reference with " + option_text + ")" : "") + "; shrinking");
+    finding f;
+    f.first_kind = group;
+    f.original_moves = p.actions.size();
+    engine::target& judge = judged_by_variant ? *variant_reference : reference;
+    if (judged_by_variant) f.judged_with = option_text;
+    const std::string judged_kind = explained ? kind : judged->kind;
+    std::size_t runs = 0;
+    f.shrunk = shrink(p, judged_kind, target, judge, o, runs);
+    auto final_run = run_both(target, judge, f.shrunk, o.run);
+    if (!final_run.found) {  // did not stay: keep the original program
+      f.shrunk = p;
+      final_run = run_both(target, judge, p, o.run);
+      if (!final_run.found) continue;
+    }
+    f.found = *final_run.found;
+    if (!f.judged_with.empty())
+      f.found.kind += " (against the reference with " + f.judged_with + ")";
+    f.reference = std::move(final_run.reference);
+    f.target = std::move(final_run.target);
+    if (explained)
+      f.known_variant = "the reference behaves the same with " + option_text + " (" +
+                        variant_requirement + ", implementation-defined)";
+    // Shrinking may leave only a difference a variant explains (the original program also
+    // diverged otherwise, at the same move): then the minimal program is a known variant too.
+    for (const auto& [option, requirement] : variants()) {
+      if (explained || !f.judged_with.empty()) break;
+      auto other = reference_with({option});
+      const auto alt = run_on(*other, f.shrunk, o.run);
+      if (alt.error.empty() && !first_divergence(f.shrunk, alt, f.target)) {
+        f.known_variant = "the reference behaves the same with --" + option.first +
+                          (option.second.empty() ? "" : " " + option.second) + " (" + requirement +
+                          ", implementation-defined)";
+        break;
+      }
+    }
+    f.yaml = render_yaml(f, target.describe());
+    // The written scenario must say what explore saw: pass on the reference, fail on the target.
+    try {
+      const auto s = scenario::load_scenario_string(f.yaml, "explore.yaml");
+      engine::run_options ro;
+      ro.timeout_scale = o.run.timeout_scale;
+      ro.end_round_trip = true;
+      auto ref_servers = judge.start({"main"});
+      const auto on_ref = engine::run_scenario(s, *ref_servers);
+      ref_servers.reset();
+      auto tgt_servers = target.start({"main"});
+      const auto on_tgt = engine::run_scenario(s, *tgt_servers, ro);
+      f.reproduces =
+          on_ref.result == engine::outcome::pass && on_tgt.result == engine::outcome::fail;
+      f.reproduction = std::string("reference: ") +
+                       (on_ref.result == engine::outcome::pass ? "pass" : "FAIL") + ", target: " +
+                       (on_tgt.result == engine::outcome::fail   ? "fail"
+                        : on_tgt.result == engine::outcome::pass ? "PASS"
+                                                                 : "error") +
+                       (on_tgt.first ? " (" + on_tgt.first->step + ": " + on_tgt.first->actual + ")"
+                                     : std::string());
+    } catch (const std::exception& e) {
+      f.reproduction = std::string("the written scenario does not load: ") + e.what();
+    }
+    if (!o.out_dir.empty()) {
+      std::filesystem::create_directories(o.out_dir);
+      f.yaml_path = o.out_dir + std::string("/") + slug(f.found.kind).substr(0, 48) + "-" +
+                    std::to_string(f.shrunk.seed) + ".yaml";
+      std::ofstream(f.yaml_path) << f.yaml;
+    }
+    say(std::string(f.known_variant.empty() ? "  divergence" : "  known variant") + ", " +
+        std::to_string(f.shrunk.actions.size()) + std::string(" moves after ") +
+        std::to_string(runs) + " runs; scenario " +
+        (f.reproduces ? "reproduces" : "does NOT reproduce") + " (" + f.reproduction + ")");
+    (f.known_variant.empty() ? report.divergences : report.notes).push_back(std::move(f));
+  }
+  return report;
+}
+
+}  // namespace gearspec::explore

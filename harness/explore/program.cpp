@@ -1,0 +1,273 @@
+#include "harness/explore/program.hpp"
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+namespace gearspec::explore {
+namespace {
+
+using wire::command;
+
+const std::vector<std::pair<action::kind, std::string>>& kinds() {
+  static const std::vector<std::pair<action::kind, std::string>> all{
+      {action::kind::submit, "submit"},
+      {action::kind::option, "option"},
+      {action::kind::get_status, "get_status"},
+      {action::kind::can_do, "can_do"},
+      {action::kind::cant_do, "cant_do"},
+      {action::kind::reset, "reset"},
+      {action::kind::grab, "grab"},
+      {action::kind::pre_sleep, "pre_sleep"},
+      {action::kind::work, "work"},
+      {action::kind::admin_status, "admin_status"},
+      {action::kind::admin_workers, "admin_workers"},
+      {action::kind::disconnect, "disconnect"},
+      {action::kind::kill, "kill"},
+      {action::kind::cut_packet, "cut_packet"}};
+  return all;
+}
+
+/// What the generator knows of each actor while it writes the program.
+struct model {
+  std::set<std::string> alive;
+  std::map<std::string, std::set<int>> abilities;  // worker -> functions
+  std::map<std::string, int> submissions;          // client -> count
+  std::set<std::string> grabbed, opted;
+};
+
+template <typename T>
+const T& pick(std::mt19937_64& rng, const std::vector<T>& v) {
+  return v[std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng)];
+}
+
+command weighted(std::mt19937_64& rng, const std::vector<std::pair<command, double>>& choices) {
+  std::vector<double> w;
+  for (const auto& c : choices) w.push_back(c.second);
+  return choices[std::discrete_distribution<std::size_t>(w.begin(), w.end())(rng)].first;
+}
+
+}  // namespace
+
+const std::vector<std::string>& kind_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [k, n] : kinds()) out.push_back(n);
+    return out;
+  }();
+  return names;
+}
+
+std::string kind_name(action::kind k) {
+  for (const auto& [kind, name] : kinds())
+    if (kind == k) return name;
+  return "?";
+}
+
+void weights::apply(const std::string& text) {
+  for (std::size_t at = 0; at < text.size();) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    const auto item = text.substr(at, comma - at);
+    const auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument("--weights takes KIND=NUMBER,..., got '" + item + "'");
+    const auto name = item.substr(0, eq);
+    if (!of.count(name)) {
+      std::string known;
+      for (const auto& n : kind_names()) known += (known.empty() ? "" : ", ") + n;
+      throw std::invalid_argument("--weights: unknown move '" + name + "' (" + known + ")");
+    }
+    std::size_t used = 0;
+    double value = -1;
+    try {
+      value = std::stod(item.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+    }
+    if (value < 0 || used != item.size() - eq - 1)
+      throw std::invalid_argument("--weights: '" + name + "' needs a number of 0 or more");
+    of[name] = value;
+    at = comma + 1;
+  }
+}
+
+program generate(std::uint64_t seed, const weights& w, std::size_t length) {
+  std::mt19937_64 rng(seed);
+  program p;
+  p.seed = seed;
+  const int clients = std::uniform_int_distribution<int>(1, 3)(rng);
+  const int workers = std::uniform_int_distribution<int>(1, 2)(rng);
+  for (int i = 1; i <= clients; ++i) p.clients.push_back(std::string("c") + std::to_string(i));
+  for (int i = 1; i <= workers; ++i) p.workers.push_back(std::string("w") + std::to_string(i));
+  p.admin = std::bernoulli_distribution(0.5)(rng);
+  model m;
+  for (const auto& c : p.clients) m.alive.insert(c);
+  for (const auto& wk : p.workers) m.alive.insert(wk);
+  int data_counter = 0;
+
+  auto alive = [&](const std::vector<std::string>& names, auto&& also) {
+    std::vector<std::string> out;
+    for (const auto& n : names)
+      if (m.alive.count(n) && also(n)) out.push_back(n);
+    return out;
+  };
+  auto any = [](const std::string&) { return true; };
+
+  while (p.actions.size() < length) {
+    // Which kinds are legal now, each with its weight.
+    const auto live_clients = alive(p.clients, any);
+    const auto live_workers = alive(p.workers, any);
+    const auto able =
+        alive(p.workers, [&](const std::string& n) { return !m.abilities[n].empty(); });
+    const auto grabbed =
+        alive(p.workers, [&](const std::string& n) { return m.grabbed.count(n) > 0; });
+    const auto submitted =
+        alive(p.clients, [&](const std::string& n) { return m.submissions[n] > 0; });
+    const auto unopted = alive(p.clients, [&](const std::string& n) { return !m.opted.count(n); });
+    const auto can_learn =
+        alive(p.workers, [&](const std::string& n) { return m.abilities[n].size() < 2; });
+    std::vector<action::kind> legal;
+    std::vector<double> weight;
+    auto allow = [&](action::kind k, bool ok) {
+      const double wt = w.of.at(kind_name(k));
+      if (ok && wt > 0) {
+        legal.push_back(k);
+        weight.push_back(wt);
+      }
+    };
+    allow(action::kind::submit, !live_clients.empty());
+    allow(action::kind::option, !unopted.empty());
+    allow(action::kind::get_status, !submitted.empty());
+    allow(action::kind::can_do, !can_learn.empty());
+    allow(action::kind::cant_do, !able.empty());
+    allow(action::kind::reset, !able.empty());
+    allow(action::kind::grab, !live_workers.empty());
+    allow(action::kind::pre_sleep, !able.empty());
+    allow(action::kind::work, !grabbed.empty());
+    allow(action::kind::admin_status, p.admin);
+    allow(action::kind::admin_workers, p.admin);
+    const bool can_end = m.alive.size() > 1;  // keep someone to act
+    allow(action::kind::disconnect, can_end);
+    allow(action::kind::kill, can_end);
+    allow(action::kind::cut_packet, can_end);
+    if (legal.empty()) break;
+    action a;
+    a.what = legal[std::discrete_distribution<std::size_t>(weight.begin(), weight.end())(rng)];
+    switch (a.what) {
+      case action::kind::submit:
+        a.actor = pick(rng, live_clients);
+        a.cmd = weighted(rng, {{command::submit_job, 4},
+                               {command::submit_job_bg, 2},
+                               {command::submit_job_high, 1},
+                               {command::submit_job_high_bg, 0.5},
+                               {command::submit_job_low, 1},
+                               {command::submit_job_low_bg, 0.5},
+                               {command::submit_job_epoch, 0.5}});
+        a.fn = std::bernoulli_distribution(0.75)(rng) ? 1 : 2;
+        a.unique = std::discrete_distribution<int>({3, 5, 2})(rng);
+        a.data = std::string("d") + std::to_string(++data_counter);
+        ++m.submissions[a.actor];
+        break;
+      case action::kind::option:
+        a.actor = pick(rng, unopted);
+        m.opted.insert(a.actor);
+        break;
+      case action::kind::get_status:
+        a.actor = pick(rng, submitted);
+        a.job = std::uniform_int_distribution<int>(0, m.submissions[a.actor] - 1)(rng);
+        break;
+      case action::kind::can_do: {
+        a.actor = pick(rng, can_learn);
+        a.fn = m.abilities[a.actor].count(1)           ? 2
+               : m.abilities[a.actor].count(2)         ? 1
+               : std::bernoulli_distribution(0.8)(rng) ? 1
+                                                       : 2;
+        m.abilities[a.actor].insert(a.fn);
+        break;
+      }
+      case action::kind::cant_do:
+        a.actor = pick(rng, able);
+        a.fn = *m.abilities[a.actor].begin();
+        m.abilities[a.actor].erase(a.fn);
+        break;
+      case action::kind::reset:
+        a.actor = pick(rng, able);
+        m.abilities[a.actor].clear();
+        break;
+      case action::kind::grab:
+        a.actor = pick(rng, live_workers);
+        a.cmd = weighted(
+            rng, {{command::grab_job, 4}, {command::grab_job_uniq, 2}, {command::grab_job_all, 1}});
+        m.grabbed.insert(a.actor);
+        break;
+      case action::kind::pre_sleep:
+        a.actor = pick(rng, able);
+        break;
+      case action::kind::work:
+        a.actor = pick(rng, grabbed);
+        a.cmd = weighted(rng, {{command::work_complete, 4},
+                               {command::work_fail, 1},
+                               {command::work_status, 1},
+                               {command::work_data, 1},
+                               {command::work_warning, 0.5},
+                               {command::work_exception, 0.5}});
+        a.data = std::string("r") + std::to_string(++data_counter);
+        break;
+      case action::kind::admin_status:
+      case action::kind::admin_workers:
+        a.actor = "adm";
+        break;
+      case action::kind::disconnect:
+      case action::kind::kill:
+      case action::kind::cut_packet: {
+        std::vector<std::string> ends;
+        for (const auto& n : m.alive) ends.push_back(n);
+        a.actor = pick(rng, ends);
+        m.alive.erase(a.actor);
+        break;
+      }
+    }
+    p.actions.push_back(std::move(a));
+  }
+  return p;
+}
+
+std::string describe(const action& a) {
+  std::string out = a.actor + " ";
+  switch (a.what) {
+    case action::kind::submit:
+      return out + std::string(wire::name(a.cmd)) + std::string(" f") + std::to_string(a.fn) +
+             (a.unique ? std::string(" u") + std::to_string(a.unique) : " (no unique)") +
+             (a.cmd == command::submit_job_epoch ? " due in an hour" : "") + " '" + a.data + "'";
+    case action::kind::option:
+      return out + "OPTION_REQ exceptions";
+    case action::kind::get_status:
+      return out + std::string("GET_STATUS of its submission ") + std::to_string(a.job + 1);
+    case action::kind::can_do:
+      return out + std::string("CAN_DO f") + std::to_string(a.fn);
+    case action::kind::cant_do:
+      return out + std::string("CANT_DO f") + std::to_string(a.fn);
+    case action::kind::reset:
+      return out + "RESET_ABILITIES";
+    case action::kind::grab:
+      return out + std::string(wire::name(a.cmd));
+    case action::kind::pre_sleep:
+      return out + "PRE_SLEEP";
+    case action::kind::work:
+      return out + std::string(wire::name(a.cmd)) + " for its oldest held job" +
+             (a.data.empty() ? "" : " '" + a.data + "'");
+    case action::kind::admin_status:
+      return out + "admin status";
+    case action::kind::admin_workers:
+      return out + "admin workers";
+    case action::kind::disconnect:
+      return out + "disconnects";
+    case action::kind::kill:
+      return out + "is killed (RST)";
+    case action::kind::cut_packet:
+      return out + "writes half a packet and is killed";
+  }
+  return out + "?";
+}
+
+}  // namespace gearspec::explore

@@ -1,0 +1,191 @@
+// gearspec explore on itself: the generator writes only legal programs, every program is a scenario
+// the loader accepts and the reference passes, shrinking keeps a divergence, an emulated defect is
+// caught, and the reference explored against itself shows nothing.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "harness/engine/runner.hpp"
+#include "harness/explore/explore.hpp"
+#include "harness/scenario/loader.hpp"
+#include "harness/targets/make_target.hpp"
+#include "reference-server/server/server_options.hpp"
+
+namespace gearspec::explore {
+namespace {
+
+using options_list = std::vector<std::pair<std::string, std::string>>;
+
+std::unique_ptr<engine::target> reference(const options_list& options = {}) {
+  targets::target_spec spec;
+  spec.reference_options = options;
+  return targets::make_target(spec);
+}
+
+auto reference_with = [](const options_list& extra) { return reference(extra); };
+
+bool is_client(const std::string& a) {
+  return a[0] == 'c';
+}
+bool is_worker(const std::string& a) {
+  return a[0] == 'w';
+}
+
+TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
+  const weights w;
+  for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
+    const auto p = generate(seed, w, 20);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ASSERT_FALSE(p.actions.empty());
+    std::set<std::string> alive(p.clients.begin(), p.clients.end());
+    alive.insert(p.workers.begin(), p.workers.end());
+    std::map<std::string, std::set<int>> abilities;
+    std::map<std::string, bool> grabbed;
+    std::map<std::string, int> submitted;
+    for (const auto& a : p.actions) {
+      SCOPED_TRACE(describe(a));
+      switch (a.what) {
+        case action::kind::submit:
+        case action::kind::option:
+          ASSERT_TRUE(is_client(a.actor));
+          ASSERT_TRUE(alive.count(a.actor));
+          if (a.what == action::kind::submit) ++submitted[a.actor];
+          break;
+        case action::kind::get_status:
+          ASSERT_TRUE(is_client(a.actor) && alive.count(a.actor));
+          ASSERT_LT(a.job, submitted[a.actor]);  // a submission it made
+          break;
+        case action::kind::can_do:
+          ASSERT_TRUE(is_worker(a.actor) && alive.count(a.actor));
+          abilities[a.actor].insert(a.fn);
+          break;
+        case action::kind::cant_do:
+          ASSERT_TRUE(is_worker(a.actor) && alive.count(a.actor));
+          ASSERT_TRUE(abilities[a.actor].erase(a.fn)) << "CANT_DO of a function it never had";
+          break;
+        case action::kind::reset:
+        case action::kind::pre_sleep:
+          ASSERT_TRUE(is_worker(a.actor) && alive.count(a.actor));
+          ASSERT_FALSE(abilities[a.actor].empty());
+          if (a.what == action::kind::reset) abilities[a.actor].clear();
+          break;
+        case action::kind::grab:
+          ASSERT_TRUE(is_worker(a.actor) && alive.count(a.actor));
+          grabbed[a.actor] = true;
+          break;
+        case action::kind::work:
+          ASSERT_TRUE(is_worker(a.actor) && alive.count(a.actor));
+          ASSERT_TRUE(grabbed[a.actor]) << "WORK_* before any grab";
+          break;
+        case action::kind::admin_status:
+        case action::kind::admin_workers:
+          ASSERT_TRUE(p.admin);
+          ASSERT_EQ("adm", a.actor);
+          break;
+        case action::kind::disconnect:
+        case action::kind::kill:
+        case action::kind::cut_packet:
+          ASSERT_TRUE(alive.erase(a.actor)) << "ends an actor that is already gone";
+          ASSERT_FALSE(alive.empty()) << "nobody left to act";
+          break;
+      }
+    }
+  }
+}
+
+TEST(ExploreGenerator, WeightsSteerAndZeroExcludes) {
+  weights w;
+  w.apply("kill=0,disconnect=0,cut_packet=0");
+  for (std::uint64_t seed = 1; seed <= 300; ++seed)
+    for (const auto& a : generate(seed, w, 20).actions)
+      EXPECT_TRUE(a.what != action::kind::kill && a.what != action::kind::disconnect &&
+                  a.what != action::kind::cut_packet);
+  EXPECT_THROW(w.apply("teleport=1"), std::invalid_argument);
+  EXPECT_THROW(w.apply("kill=-1"), std::invalid_argument);
+  EXPECT_THROW(w.apply("kill"), std::invalid_argument);
+}
+
+// The renderer is the generator's proof of legality: each program, with the reference's own
+// observations as expectations, must load as a scenario and pass against the reference.
+TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses) {
+  auto ref = reference();
+  const weights w;
+  for (std::uint64_t seed = 1; seed <= 120; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    finding f;
+    f.shrunk = generate(seed, w, 14);
+    f.original_moves = f.shrunk.actions.size();
+    {
+      auto servers = ref->start({"main"});
+      f.reference = execute(f.shrunk, *servers, {});
+    }
+    ASSERT_EQ("", f.reference.error);
+    f.target = f.reference;
+    f.found.kind = "self";
+    const auto yaml = render_yaml(f, "itself");
+    scenario::scenario s;
+    ASSERT_NO_THROW(s = scenario::load_scenario_string(yaml, "explore.yaml")) << yaml;
+    auto servers = ref->start({"main"});
+    engine::run_options ro;
+    ro.end_round_trip = true;
+    const auto result = engine::run_scenario(s, *servers, ro);
+    EXPECT_EQ(engine::outcome::pass, result.result)
+        << yaml << "\n"
+        << (result.first ? result.first->step + ": " + result.first->actual : std::string());
+  }
+}
+
+TEST(Explore, TheReferenceAgainstItselfShowsNothing) {
+  auto target = reference();
+  auto ref = reference();
+  explore_options o;
+  o.time_budget = std::chrono::seconds(3);
+  const auto report = run_explore(*target, *ref, reference_with, o);
+  EXPECT_GT(report.programs, 3u);
+  EXPECT_EQ(0u, report.errors) << report.first_error;
+  EXPECT_TRUE(report.divergences.empty()) << report.divergences.front().yaml;
+  EXPECT_TRUE(report.notes.empty());
+}
+
+// A deliberately broken reference (every WORK_COMPLETE sent twice) is caught, shrunk to a
+// program that still diverges the same way, and written as a scenario that reproduces.
+TEST(Explore, AnEmulatedDefectIsCaughtShrunkAndReproduced) {
+  auto target = reference({{"emulate", "duplicate-completions"}});
+  auto ref = reference();
+  explore_options o;
+  o.time_budget = std::chrono::seconds(8);
+  o.moves.apply("kill=0,disconnect=0,cut_packet=0");  // seed 1 then completes a job
+  const auto report = run_explore(*target, *ref, reference_with, o);
+  ASSERT_FALSE(report.divergences.empty());
+  const auto& f = report.divergences.front();
+  EXPECT_NE(std::string::npos, f.found.kind.find("WORK_COMPLETE + WORK_COMPLETE")) << f.found.kind;
+  EXPECT_LE(f.shrunk.actions.size(), f.original_moves);
+  EXPECT_TRUE(f.reproduces) << f.reproduction;
+  // Shrinking kept the divergence: the minimal program still shows the same kind, run afresh.
+  auto t = target->start({"main"});
+  const auto on_target = execute(f.shrunk, *t, {});
+  auto r = ref->start({"main"});
+  const auto on_reference = execute(f.shrunk, *r, {});
+  const auto again = first_divergence(f.shrunk, on_reference, on_target);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(f.found.kind, again->kind);
+}
+
+// An implementation-defined choice the reference can make itself is a note, not a divergence.
+TEST(Explore, AKnownVariantIsANoteNotADivergence) {
+  auto target = reference({{"abandoned-jobs", "at-next-grab"}});
+  auto ref = reference();
+  explore_options o;
+  o.time_budget = std::chrono::seconds(8);
+  o.moves.apply("kill=3,disconnect=3,admin_status=3,grab=1,work=1");
+  const auto report = run_explore(*target, *ref, reference_with, o);
+  EXPECT_TRUE(report.divergences.empty()) << report.divergences.front().yaml;
+  ASSERT_FALSE(report.notes.empty());
+  EXPECT_NE(std::string::npos,
+            report.notes.front().known_variant.find("--abandoned-jobs at-next-grab"))
+      << report.notes.front().known_variant;
+}
+
+}  // namespace
+}  // namespace gearspec::explore

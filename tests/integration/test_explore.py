@@ -1,0 +1,77 @@
+"""`gearspec explore` from the command line: exit codes, usage errors, written scenarios that
+reproduce with `gearspec run`, and (where C gearmand is installed) real divergences found."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+GEARSPEC = os.environ.get("GEARSPEC", "gearspec")
+GEARMAND = "/usr/sbin/gearmand"
+
+
+def explore(*args, timeout=300):
+    return subprocess.run([GEARSPEC, "explore", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def run(*args):
+    return subprocess.run([GEARSPEC, "run", "--no-color", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weights", "teleport=1"], "unknown move 'teleport'"),
+    (["--weights", "kill=-1"], "'kill' needs a number"),
+    (["--time", "soon"], "--time"),
+    (["--length", "0"], "--length needs a number"),
+    (["--bogus"], "unknown option '--bogus'"),
+    (["--ref", "no-such-option=1"], "unknown reference server option"),
+])
+def test_usage_errors_exit_2_and_say_what_is_wrong(args, message):
+    r = explore(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr
+
+
+def test_the_reference_against_itself_exits_0():
+    r = explore("--time", "2s", "--seed", "7")
+    assert r.returncode == 0, r.stdout[-2000:]
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("OK: ") and " 0 divergence(s)" in last and " 0 error(s)" in last
+
+
+def test_an_emulated_defect_exits_1_with_a_scenario_that_reproduces(tmp_path):
+    out, report = tmp_path / "found", tmp_path / "explore.json"
+    # The defect needs one connection submitting one key twice and a result: no faults, more of it
+    # (with these weights seed 43 shows it).
+    r = explore("--ref", "emulate=per-connection-results", "--seed", "40", "--time", "15s", "--out", str(out),
+                "--weights", "kill=0,disconnect=0,cut_packet=0,admin_status=0,admin_workers=0",
+                "--json", str(report))
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "DIVERGENT: " in r.stdout
+    data = json.loads(report.read_text())
+    assert data["divergences"] and all(d["reproduces"] for d in data["divergences"])
+    scenario = data["divergences"][0]["scenario"]
+    assert os.path.exists(scenario)
+    # The written scenario is the suite's format: it passes on the reference and fails on the
+    # defective one, as explore said.
+    assert run(scenario).returncode == 0
+    failed = run(scenario, "--ref", "emulate=per-connection-results")
+    assert failed.returncode == 1, failed.stdout
+
+
+@pytest.mark.skipif(not os.path.exists(GEARMAND), reason="C gearmand (gearman-job-server) is not installed")
+def test_c_gearmand_shows_divergences_that_reproduce(tmp_path):
+    report = tmp_path / "explore.json"
+    spawn = f"{GEARMAND} --listen 127.0.0.1 --port {{port}} --log-file {{dir}}/gearmand.log"
+    # From seed 1, gearmand 1.1.20 diverges at seeds 7 (no NOOP for a sleeping worker on CAN_DO) and
+    # 20 (a future epoch job blocks the queue: NO_JOB) and shows known variants (seeds 5, 15).
+    r = explore("--spawn", spawn, "--seed", "1", "--time", "30s", "--json", str(report), "--out", str(tmp_path / "found"))
+    assert r.returncode == 1, r.stdout[-3000:]
+    data = json.loads(report.read_text())
+    assert data["errors"] == 0
+    found = data["divergences"] + data["known_variants"]
+    assert found, r.stdout
+    for d in found:
+        assert d["reproduces"], d
