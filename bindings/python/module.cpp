@@ -349,7 +349,8 @@ PYBIND11_MODULE(_gearspec, m) {
       .def_readonly("errors", &explore::explore_report::errors)
       .def_readonly("first_error", &explore::explore_report::first_error)
       .def_readonly("divergences", &explore::explore_report::divergences)
-      .def_readonly("notes", &explore::explore_report::notes);
+      .def_readonly("notes", &explore::explore_report::notes)
+      .def_readonly("not_explored", &explore::explore_report::not_explored);
 
   m.def(
       "explore",

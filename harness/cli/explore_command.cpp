@@ -166,6 +166,10 @@ int explore_command(const std::vector<std::string_view>& argv) {
   };
   list("divergences (distinct kinds):", report.divergences);
   list("known variants (implementation-defined, not divergences):", report.notes);
+  if (!report.not_explored.empty()) {
+    std::cout << "not explored (the target lacks them, as its capability probe found):\n";
+    for (const auto& lacking : report.not_explored) std::cout << "  " << lacking << "\n";
+  }
   if (report.errors)
     std::cout << report.errors << " program(s) could not run; the first: " << report.first_error
               << "\n";
@@ -181,6 +185,9 @@ int explore_command(const std::vector<std::string_view>& argv) {
     engine::json_writer json(out);
     json.begin_object().key("target").value(name).key("programs").value(report.programs);
     json.key("seconds").value(took).key("errors").value(report.errors);
+    json.key("not_explored").begin_array();
+    for (const auto& lacking : report.not_explored) json.value(lacking);
+    json.end_array();
     auto write = [&](const char* key, const std::vector<explore::finding>& findings) {
       json.key(key).begin_array();
       for (const auto& f : findings) {

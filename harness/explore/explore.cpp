@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/engine/capabilities.hpp"
 #include "harness/engine/runner.hpp"
 #include "harness/scenario/loader.hpp"
 #include "harness/wire/printer.hpp"
@@ -175,6 +176,7 @@ const std::vector<std::pair<std::pair<std::string, std::string>, const char*>>& 
       {{"priority", "per-function"}, "SUBMIT-PRIORITY-SCOPE"},
       {{"high-order", "lifo"}, "SUBMIT-HIGH-ORDER"},
       {{"abandoned-jobs", "at-next-grab"}, "CLIENT-DEATH-STATUS"},
+      {{"can-do-wake", "no"}, "SLEEP-CAN-DO-WAKE"},
       {{"grab-all", "assign-all"}, "SUBMIT-REDUCE"},
       {{"exceptions", ""}, "EXC-NOT-OPTED"},
   };
@@ -491,8 +493,32 @@ explore_report run_explore(
     if (o.progress) o.progress(line);
   };
   auto time_left = [&] { return clock::now() - start < o.time_budget; };
+  weights moves = o.moves;
+  if (o.probe) {
+    // As the suite blocks scenarios, explore leaves out what the target lacks: otherwise one
+    // missing request shows up in most programs and hides every other divergence.
+    engine::run_options ro;
+    ro.timeout_scale = o.run.timeout_scale;
+    const auto found = engine::probe_capabilities(target, ro, 4);
+    std::set<std::string> missing;
+    for (const auto& [name, why] : found.missing) missing.insert(name);
+    if (missing.count("echo")) {
+      report.errors = 1;
+      report.first_error =
+          "the target does not answer ECHO_REQ, which explore needs to know when a move's replies "
+          "have all arrived: " +
+          found.missing.at("echo");
+      return report;
+    }
+    for (auto& left_out : moves.exclude_missing(missing)) {
+      const auto open = left_out.find('(');
+      const auto name = left_out.substr(open + 1, left_out.find(')') - open - 1);
+      report.not_explored.push_back(left_out + ": " + found.missing.at(name));
+    }
+    for (const auto& line : report.not_explored) say("not explored: " + line);
+  }
   for (std::uint64_t seed = o.seed; time_left(); ++seed) {
-    const auto p = generate(seed, o.moves, o.length);
+    const auto p = generate(seed, moves, o.length);
     const auto r = run_both(target, reference, p, o.run);
     ++report.programs;
     if (!r.reference.error.empty() || !r.target.error.empty()) {

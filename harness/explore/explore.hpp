@@ -60,6 +60,8 @@ struct explore_options {
   std::string out_dir;                               ///< scenarios written here ("" = not written)
   std::size_t shrink_runs = 200;                     ///< at most this many program runs per shrink
   std::function<void(const std::string&)> progress;  ///< one line at a time
+  /// Probe the target's capabilities first and leave out the moves it lacks.
+  bool probe = true;
 };
 
 struct explore_report {
@@ -68,6 +70,9 @@ struct explore_report {
   std::string first_error;
   std::vector<finding> divergences;  ///< distinct kinds, in the order found
   std::vector<finding> notes;        ///< known variants (implementation-defined)
+  /// Moves left out because the target lacks them: "SUBMIT_JOB_HIGH (submit-high): <what the
+  /// probe saw>".
+  std::vector<std::string> not_explored;
 };
 
 /// Explores target against reference (an embedded reference server with default options).

@@ -91,6 +91,42 @@ void weights::apply(const std::string& text) {
   }
 }
 
+std::vector<std::string> weights::exclude_missing(const std::set<std::string>& missing) {
+  std::vector<std::string> excluded;
+  auto drop_kind = [&](const char* kind, const char* capability) {
+    if (missing.count(capability) && of.at(kind) > 0) {
+      of[kind] = 0;
+      excluded.push_back(std::string(kind) + " (" + capability + ")");
+    }
+  };
+  auto drop_command = [&](std::vector<std::pair<command, double>>& list, command cmd,
+                          const char* capability) {
+    if (!missing.count(capability)) return;
+    const auto before = list.size();
+    std::erase_if(list, [&](const auto& entry) { return entry.first == cmd; });
+    if (list.size() != before)
+      excluded.push_back(std::string(wire::name(cmd)) + " (" + capability + ")");
+  };
+  drop_command(submits, command::submit_job_bg, "submit-background");
+  drop_command(submits, command::submit_job_high, "submit-high");
+  drop_command(submits, command::submit_job_high_bg, "submit-high-background");
+  drop_command(submits, command::submit_job_low, "submit-low");
+  drop_command(submits, command::submit_job_low_bg, "submit-low-background");
+  drop_command(submits, command::submit_job_epoch, "submit-epoch");
+  drop_command(grabs, command::grab_job, "grab-job");
+  drop_command(grabs, command::grab_job_uniq, "grab-job-uniq");
+  drop_command(grabs, command::grab_job_all, "grab-job-all");
+  drop_command(works, command::work_data, "work-data");
+  drop_command(works, command::work_warning, "work-warning");
+  drop_command(works, command::work_exception, "work-exception");
+  drop_kind("option", "option-exceptions");
+  drop_kind("get_status", "get-status");
+  drop_kind("admin_status", "admin-status");
+  drop_kind("admin_workers", "admin-workers");
+  drop_kind("admin_workers", "set-client-id");
+  return excluded;
+}
+
 program generate(std::uint64_t seed, const weights& w, std::size_t length) {
   std::mt19937_64 rng(seed);
   program p;
@@ -135,15 +171,15 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         weight.push_back(wt);
       }
     };
-    allow(action::kind::submit, !live_clients.empty());
+    allow(action::kind::submit, !live_clients.empty() && !w.submits.empty());
     allow(action::kind::option, !unopted.empty());
     allow(action::kind::get_status, !submitted.empty());
     allow(action::kind::can_do, !can_learn.empty());
     allow(action::kind::cant_do, !able.empty());
     allow(action::kind::reset, !able.empty());
-    allow(action::kind::grab, !live_workers.empty());
+    allow(action::kind::grab, !live_workers.empty() && !w.grabs.empty());
     allow(action::kind::pre_sleep, !able.empty());
-    allow(action::kind::work, !grabbed.empty());
+    allow(action::kind::work, !grabbed.empty() && !w.works.empty());
     allow(action::kind::admin_status, p.admin);
     allow(action::kind::admin_workers, p.admin);
     const bool can_end = m.alive.size() > 1;  // keep someone to act
@@ -156,13 +192,7 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     switch (a.what) {
       case action::kind::submit:
         a.actor = pick(rng, live_clients);
-        a.cmd = weighted(rng, {{command::submit_job, 4},
-                               {command::submit_job_bg, 2},
-                               {command::submit_job_high, 1},
-                               {command::submit_job_high_bg, 0.5},
-                               {command::submit_job_low, 1},
-                               {command::submit_job_low_bg, 0.5},
-                               {command::submit_job_epoch, 0.5}});
+        a.cmd = weighted(rng, w.submits);
         a.fn = std::bernoulli_distribution(0.75)(rng) ? 1 : 2;
         a.unique = std::discrete_distribution<int>({3, 5, 2})(rng);
         a.data = std::string("d") + std::to_string(++data_counter);
@@ -196,8 +226,7 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         break;
       case action::kind::grab:
         a.actor = pick(rng, live_workers);
-        a.cmd = weighted(
-            rng, {{command::grab_job, 4}, {command::grab_job_uniq, 2}, {command::grab_job_all, 1}});
+        a.cmd = weighted(rng, w.grabs);
         m.grabbed.insert(a.actor);
         break;
       case action::kind::pre_sleep:
@@ -205,12 +234,7 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         break;
       case action::kind::work:
         a.actor = pick(rng, grabbed);
-        a.cmd = weighted(rng, {{command::work_complete, 4},
-                               {command::work_fail, 1},
-                               {command::work_status, 1},
-                               {command::work_data, 1},
-                               {command::work_warning, 0.5},
-                               {command::work_exception, 0.5}});
+        a.cmd = weighted(rng, w.works);
         a.data = std::string("r") + std::to_string(++data_counter);
         break;
       case action::kind::admin_status:

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,13 +45,29 @@ struct action {
 
 /// Relative weights of the kinds of moves (configurable: --weights).
 struct weights {
-  std::map<std::string, double> of{
-      {"submit", 6},       {"option", 0.5}, {"get_status", 1}, {"can_do", 2},
-      {"cant_do", 0.5},    {"reset", 0.3},  {"grab", 6},       {"pre_sleep", 1},
-      {"work", 4},         {"admin_status", 1}, {"admin_workers", 0.7},
-      {"disconnect", 1.5}, {"kill", 2},     {"cut_packet", 0.3}};
+  std::map<std::string, double> of{{"submit", 6},       {"option", 0.5},        {"get_status", 1},
+                                   {"can_do", 2},       {"cant_do", 0.5},       {"reset", 0.3},
+                                   {"grab", 6},         {"pre_sleep", 1},       {"work", 4},
+                                   {"admin_status", 1}, {"admin_workers", 0.7}, {"disconnect", 1.5},
+                                   {"kill", 2},         {"cut_packet", 0.3}};
+  /// Which request each submit, grab and work move sends, and how often.
+  std::vector<std::pair<wire::command, double>> submits{
+      {wire::command::submit_job, 4},        {wire::command::submit_job_bg, 2},
+      {wire::command::submit_job_high, 1},   {wire::command::submit_job_high_bg, 0.5},
+      {wire::command::submit_job_low, 1},    {wire::command::submit_job_low_bg, 0.5},
+      {wire::command::submit_job_epoch, 0.5}};
+  std::vector<std::pair<wire::command, double>> grabs{{wire::command::grab_job, 4},
+                                                      {wire::command::grab_job_uniq, 2},
+                                                      {wire::command::grab_job_all, 1}};
+  std::vector<std::pair<wire::command, double>> works{
+      {wire::command::work_complete, 4},  {wire::command::work_fail, 1},
+      {wire::command::work_status, 1},    {wire::command::work_data, 1},
+      {wire::command::work_warning, 0.5}, {wire::command::work_exception, 0.5}};
   /// Parses "submit=3,kill=0" onto the defaults; throws std::invalid_argument naming the problem.
   void apply(const std::string& text);
+  /// Leaves out what a target lacks (capability names from the probe, as the suite's `blocked`):
+  /// one missing feature should not hide the rest. Returns what was left out, for the report.
+  std::vector<std::string> exclude_missing(const std::set<std::string>& missing);
 };
 
 struct program {

@@ -105,6 +105,9 @@ struct core_options {
   priority_scope scope = priority_scope::global;
   high_order high = high_order::fifo;
   abandoned_jobs abandoned = abandoned_jobs::at_once;
+  /// CAN_DO from a sleeping worker for a function with queued work sends NOOP (SLEEP-CAN-DO-WAKE);
+  /// C 1.1.20 and Perl 1.130 send nothing until a job arrives.
+  bool can_do_wake = true;
   grab_all_reply grab_all = grab_all_reply::assign_uniq;
   emulated_defects defects;
   /// Attempts a job gets before it fails for good after worker loss or timeout; 0 = unlimited

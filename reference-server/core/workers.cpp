@@ -132,8 +132,10 @@ void job_server::handle_can_do(connection& c, std::string_view name, std::int64_
   }
   c.abilities.push_back({&fn, timeout_ms});
   fn.workers.push_back(c.id);
-  // A sleeping worker that learns a function with queued work must hear about it.
-  if (c.sleeping && !c.noop_sent && (fn.queues[0].size || fn.queues[1].size || fn.queues[2].size)) {
+  // A sleeping worker that learns a function with queued work hears about it (SLEEP-CAN-DO-WAKE;
+  // C 1.1.20 and Perl 1.130 do not wake it: --can-do-wake no).
+  if (options_.can_do_wake && c.sleeping && !c.noop_sent &&
+      (fn.queues[0].size || fn.queues[1].size || fn.queues[2].size)) {
     c.noop_sent = true;
     send(c.id, command::noop, {});
   }

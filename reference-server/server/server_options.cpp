@@ -73,9 +73,9 @@ std::string apply_emulation(server_config& config, std::string_view value) {
 std::optional<bool> server_option_takes_value(std::string_view name) {
   for (std::string_view known :
        {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
-        "high-order", "abandoned-jobs", "grab-all", "emulate", "handle-prefix", "job-retries",
-        "wakeup", "max-unique", "max-packet", "max-connections", "queue", "queue-sync",
-        "max-output"})
+        "high-order", "abandoned-jobs", "can-do-wake", "grab-all", "emulate", "handle-prefix",
+        "job-retries", "wakeup", "max-unique", "max-packet", "max-connections", "queue",
+        "queue-sync", "max-output"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
@@ -106,6 +106,8 @@ std::string apply_server_option(server_config& config, std::string_view name,
     return choose<priority_scope>(
         name, value, core.scope,
         {{"global", priority_scope::global}, {"per-function", priority_scope::per_function}});
+  if (name == "can-do-wake")
+    return choose<bool>(name, value, core.can_do_wake, {{"yes", true}, {"no", false}});
   if (name == "abandoned-jobs")
     return choose<abandoned_jobs>(
         name, value, core.abandoned,
@@ -181,6 +183,9 @@ const char* server_options_help() {
          "  --maxqueue-policy P      reject | evict       submit over maxqueue (default reject)\n"
          "  --priority P             global | per-function  priority across a worker's functions "
          "(default global)\n"
+         "  --can-do-wake P          yes | no             NOOP to a sleeping worker whose CAN_DO "
+         "meets\n"
+         "                                                queued work (default yes)\n"
          "  --abandoned-jobs P       at-once | at-next-grab  when a foreground job whose clients "
          "all\n"
          "                                                left before a grab is forgotten (default "

@@ -106,6 +106,29 @@ TEST(ExploreGenerator, WeightsSteerAndZeroExcludes) {
   EXPECT_THROW(w.apply("kill"), std::invalid_argument);
 }
 
+// What the target lacks (its capability probe) is never generated, and the report says why.
+TEST(ExploreGenerator, WhatTheTargetLacksIsLeftOut) {
+  weights w;
+  const auto left_out = w.exclude_missing({"submit-high", "grab-job-uniq", "admin-status", "echo"});
+  EXPECT_EQ(
+      (std::vector<std::string>{"SUBMIT_JOB_HIGH (submit-high)", "GRAB_JOB_UNIQ (grab-job-uniq)",
+                                "admin_status (admin-status)"}),
+      left_out);
+  for (std::uint64_t seed = 1; seed <= 500; ++seed)
+    for (const auto& a : generate(seed, w, 20).actions) {
+      EXPECT_NE(wire::command::submit_job_high, a.cmd);
+      EXPECT_NE(wire::command::grab_job_uniq, a.cmd);
+      EXPECT_NE(action::kind::admin_status, a.what);
+    }
+  weights none;
+  none.exclude_missing({"grab-job", "grab-job-uniq", "grab-job-all"});
+  for (std::uint64_t seed = 1; seed <= 100; ++seed)
+    for (const auto& a : generate(seed, none, 20).actions) {
+      EXPECT_NE(action::kind::grab, a.what);
+      EXPECT_NE(action::kind::work, a.what);  // nothing is ever held
+    }
+}
+
 // The renderer is the generator's proof of legality: each program, with the reference's own
 // observations as expectations, must load as a scenario and pass against the reference.
 TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses) {
