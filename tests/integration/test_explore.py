@@ -65,7 +65,7 @@ def test_an_emulated_defect_exits_1_with_a_scenario_that_reproduces(tmp_path):
 def test_c_gearmand_shows_divergences_that_reproduce(tmp_path):
     report = tmp_path / "explore.json"
     spawn = f"{GEARMAND} --listen 127.0.0.1 --port {{port}} --log-file {{dir}}/gearmand.log"
-    # From seed 1, gearmand 1.1.20 diverges at seeds 7 (no NOOP for a sleeping worker on CAN_DO) and
+    # From seed 1, gearmand 1.1.20 diverges at seeds 7 (a second NOOP without a grab, SLEEP-ONCE) and
     # 20 (a future epoch job blocks the queue: NO_JOB) and shows known variants (seeds 5, 15).
     r = explore("--spawn", spawn, "--seed", "1", "--time", "30s", "--json", str(report), "--out", str(tmp_path / "found"))
     assert r.returncode == 1, r.stdout[-3000:]
