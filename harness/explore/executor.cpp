@@ -152,6 +152,18 @@ class executor {
     (void)written;  // a closed connection shows in the barrier that follows
   }
 
+  /// Sends an admin command and returns its answer's lines; no answer is an event of the window.
+  asio::awaitable<std::vector<std::string>> admin_query(engine::actor& a, std::string line) {
+    obs_.sent.back() = a.name() + " > " + line;
+    const auto deadline = clock::now() + scaled(settings_.wait);
+    const engine::admin_result result = co_await a.admin(line, deadline);
+    if (!result.answer) {
+      obs_.windows.back()[a.name()].events.push_back("no answer to '" + line + "'");
+      co_return std::vector<std::string>{};
+    }
+    co_return result.answer->lines;
+  }
+
   asio::awaitable<void> perform(const action& m) {
     auto& a = *actors_.at(m.actor);
     if (!a.connected() || a.closed()) {
@@ -230,16 +242,10 @@ class executor {
         break;
       }
       case action::kind::admin_status: {
-        obs_.sent.back() = "adm > status";
-        const std::string line = "status";
-        const auto deadline = clock::now() + scaled(settings_.wait);
-        const engine::admin_result result = co_await a.admin(line, deadline);
+        std::string command_line = "status";  // named: no temporaries around co_await (g++ 12)
+        const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
         auto& w = obs_.windows.back()[m.actor];
-        if (!result.answer) {
-          w.events.push_back("no answer to 'status'");
-          break;
-        }
-        for (const auto& entry : result.answer->lines) {
+        for (const auto& entry : lines) {
           const auto tab = entry.find('\t');
           const auto fn = entry.substr(0, tab);
           for (const auto& [n, name] : names_)
@@ -250,18 +256,12 @@ class executor {
         break;
       }
       case action::kind::admin_workers: {
-        obs_.sent.back() = "adm > workers";
-        const std::string line = "workers";
-        const auto deadline = clock::now() + scaled(settings_.wait);
-        const engine::admin_result result = co_await a.admin(line, deadline);
+        std::string command_line = "workers";  // named: no temporaries around co_await (g++ 12)
+        const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
         auto& w = obs_.windows.back()[m.actor];
-        if (!result.answer) {
-          w.events.push_back("no answer to 'workers'");
-          break;
-        }
         // "FD IP CLIENT-ID : FUNCTION ..." -> "w1 : f1 f2" for this program's connections; the fd
         // and address columns are the server's own (servers print "-" or "NA" there).
-        for (const auto& entry : result.answer->lines) {
+        for (const auto& entry : lines) {
           const auto colon = entry.find(" :");
           if (colon == std::string::npos) continue;
           const auto head = entry.substr(0, colon);
