@@ -356,13 +356,14 @@ PYBIND11_MODULE(_gearspec, m) {
       "explore",
       [](std::vector<std::string> targets, std::string spawn, py::dict reference_options,
          double seconds, std::uint64_t seed, std::size_t length, std::string weights,
-         double timeout_scale, std::string out_dir) {
+         double timeout_scale, std::string out_dir, std::size_t programs) {
         auto target = make_target(targets, spawn, false, reference_options, timeout_scale);
         auto reference = make_target({}, "", false, py::dict(), timeout_scale);
         explore::explore_options options;
         options.time_budget = ms(static_cast<long long>(seconds * 1000));
         options.seed = seed;
         options.length = length;
+        options.max_programs = programs;
         try {
           if (!weights.empty()) options.moves.apply(weights);
         } catch (const std::invalid_argument& e) {
@@ -380,7 +381,7 @@ PYBIND11_MODULE(_gearspec, m) {
       },
       py::arg("targets"), py::arg("spawn"), py::arg("reference_options"), py::arg("seconds"),
       py::arg("seed"), py::arg("length"), py::arg("weights"), py::arg("timeout_scale"),
-      py::arg("out_dir"));
+      py::arg("out_dir"), py::arg("programs"));
 
   py::class_<engine::capability_report>(
       m, "Capabilities", "What a capability probe found: present names, missing name -> why.")

@@ -40,6 +40,7 @@ exploring:
   --time DURATION             how long to explore (default 60s)
   --seed N                    the first program's seed (default 1; then N+1, ...)
   --length N                  moves per program (default 14)
+  --programs N                stop after N programs (--seed S --programs 1 replays one program)
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
                               disconnect, kill, cut_packet
@@ -53,8 +54,9 @@ output:
 }  // namespace
 
 bool explore_option_takes_value(std::string_view flag) {
-  for (const char* with_value : {"--spawn", "--target", "--ref", "--profile", "--time", "--seed",
-                                 "--length", "--weights", "--timeout-scale", "--out", "--json"})
+  for (const char* with_value :
+       {"--spawn", "--target", "--ref", "--profile", "--time", "--seed", "--length", "--programs",
+        "--weights", "--timeout-scale", "--out", "--json"})
     if (flag == with_value) return true;
   return false;
 }
@@ -107,6 +109,8 @@ int explore_command(const std::vector<std::string_view>& argv) {
         options.seed = static_cast<std::uint64_t>(number(value(), 0, 1e15));
       } else if (flag == "--length") {
         options.length = static_cast<std::size_t>(number(value(), 1, 200));
+      } else if (flag == "--programs") {
+        options.max_programs = static_cast<std::size_t>(number(value(), 1, 1e9));
       } else if (flag == "--weights") {
         options.moves.apply(value());
       } else if (flag == "--timeout-scale") {

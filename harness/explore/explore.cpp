@@ -534,7 +534,15 @@ explore_report run_explore(
     }
     for (const auto& line : report.not_explored) say("not explored: " + line);
   }
-  for (std::uint64_t seed = o.seed; time_left(); ++seed) {
+  auto last_progress = clock::now();
+  for (std::uint64_t seed = o.seed;
+       time_left() && (!o.max_programs || report.programs < o.max_programs); ++seed) {
+    if (clock::now() - last_progress >= std::chrono::seconds(10)) {  // a sign of life
+      last_progress = clock::now();
+      say(std::to_string(report.programs) + " programs so far, " +
+          std::to_string(report.divergences.size()) + " divergence(s), " +
+          std::to_string(report.notes.size()) + " known variant(s)");
+    }
     const auto p = generate(seed, moves, o.length);
     const auto r = run_both(target, reference, p, o.run);
     ++report.programs;

@@ -55,6 +55,7 @@ struct explore_options {
   std::chrono::milliseconds time_budget{60000};
   std::uint64_t seed = 1;
   std::size_t length = 14;  ///< moves per program
+  std::size_t max_programs = 0;  ///< stop after this many programs (0: only the time budget)
   weights moves;
   run_settings run;
   std::string out_dir;                               ///< scenarios written here ("" = not written)

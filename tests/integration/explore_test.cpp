@@ -177,7 +177,8 @@ TEST(Explore, AnEmulatedDefectIsCaughtShrunkAndReproduced) {
   auto target = reference({{"emulate", "duplicate-completions"}});
   auto ref = reference();
   explore_options o;
-  o.time_budget = std::chrono::seconds(8);
+  o.time_budget = std::chrono::seconds(60);
+  o.max_programs = 5;
   o.moves.apply("kill=0,disconnect=0,cut_packet=0");  // seed 1 then completes a job
   const auto report = run_explore(*target, *ref, reference_with, o);
   ASSERT_FALSE(report.divergences.empty());
@@ -200,7 +201,8 @@ TEST(Explore, AKnownVariantIsANoteNotADivergence) {
   auto target = reference({{"abandoned-jobs", "at-next-grab"}});
   auto ref = reference();
   explore_options o;
-  o.time_budget = std::chrono::seconds(8);
+  o.time_budget = std::chrono::seconds(60);
+  o.max_programs = 5;  // seed 1 already shows it
   o.moves.apply("kill=3,disconnect=3,admin_status=3,grab=1,work=1");
   const auto report = run_explore(*target, *ref, reference_with, o);
   EXPECT_TRUE(report.divergences.empty()) << report.divergences.front().yaml;

@@ -45,11 +45,11 @@ def test_an_emulated_defect_exits_1_with_a_scenario_that_reproduces(tmp_path):
     out, report = tmp_path / "found", tmp_path / "explore.json"
     # The defect needs one connection submitting one key twice and a result: no faults, more of it
     # (with these weights seed 43 shows it).
-    r = explore("--ref", "emulate=per-connection-results", "--seed", "40", "--time", "15s", "--out", str(out),
+    r = explore("--ref", "emulate=per-connection-results", "--seed", "43", "--programs", "1", "--out", str(out),
                 "--weights", "kill=0,disconnect=0,cut_packet=0,admin_status=0,admin_workers=0",
                 "--json", str(report))
     assert r.returncode == 1, r.stdout[-3000:]
-    assert "DIVERGENT: " in r.stdout
+    assert "DIVERGENT: 1 programs" in r.stdout
     data = json.loads(report.read_text())
     assert data["divergences"] and all(d["reproduces"] for d in data["divergences"])
     scenario = data["divergences"][0]["scenario"]
@@ -67,7 +67,7 @@ def test_c_gearmand_shows_divergences_that_reproduce(tmp_path):
     spawn = f"{GEARMAND} --listen 127.0.0.1 --port {{port}} --log-file {{dir}}/gearmand.log"
     # From seed 1, gearmand 1.1.20 diverges at seeds 7 (a second NOOP without a grab, SLEEP-ONCE) and
     # 20 (a future epoch job blocks the queue: NO_JOB) and shows known variants (seeds 5, 15).
-    r = explore("--spawn", spawn, "--seed", "1", "--time", "30s", "--json", str(report), "--out", str(tmp_path / "found"))
+    r = explore("--spawn", spawn, "--seed", "1", "--programs", "25", "--time", "120s", "--json", str(report), "--out", str(tmp_path / "found"))
     assert r.returncode == 1, r.stdout[-3000:]
     data = json.loads(report.read_text())
     assert data["errors"] == 0

@@ -219,3 +219,19 @@ def test_durability_scenarios_with_restart_and_crash(tmp_path):
 def test_packet_names():
     names = gearspec.packet_names()
     assert len(names) == 42 and names[6] == "SUBMIT_JOB"
+
+
+def test_explore_finds_an_emulated_defect_and_nothing_in_the_reference(tmp_path):
+    broken = gearspec.explore(reference_options={"emulate": "duplicate-completions"}, seed=1, programs=3,
+                              weights="kill=0,disconnect=0,cut_packet=0", seconds=60, out_dir=tmp_path)
+    assert broken.programs <= 3 and broken.errors == 0
+    (found,) = broken.divergences
+    assert "WORK_COMPLETE + WORK_COMPLETE" in found.kind and found.reproduces, found.reproduction
+    assert found.seed >= 1 and found.moves <= found.original_moves
+    # The written scenario is the suite's own format: it loads and passes on the reference.
+    assert gearspec.run_yaml(found.yaml).passed
+    assert (tmp_path / found.yaml_path.split("/")[-1]).exists()
+    clean = gearspec.explore(seconds=2)
+    assert clean.programs > 0 and not clean.divergences and not clean.notes and not clean.not_explored
+    with pytest.raises(ValueError, match="unknown move"):
+        gearspec.explore(weights="teleport=1", seconds=1)
