@@ -74,16 +74,7 @@ int explore_command(const std::vector<std::string_view>& argv) {
         return std::string(argv[++i]);
       };
       auto number = [&](const std::string& v, double low, double high) {
-        std::size_t used = 0;
-        double d = -1;
-        try {
-          d = std::stod(v, &used);
-        } catch (const std::exception&) {
-        }
-        if (used != v.size() || d < low || d > high)
-          throw std::invalid_argument(flag + " needs a number from " + std::to_string(low) +
-                                      " to " + std::to_string(high) + ", got '" + v + "'");
-        return d;
+        return command_line::number_in_range(flag, v, low, high);
       };
       if (flag == "--help" || flag == "-h") {
         std::fputs(explore_usage, stdout);

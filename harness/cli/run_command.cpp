@@ -249,11 +249,7 @@ int run_command(const std::vector<std::string_view>& argv) {
       } else if (flag == "--repeat") {
         a.repeat = parse_count(flag, value());
       } else if (flag == "--timeout-scale") {
-        const auto v = value();
-        char* end = nullptr;
-        a.timeout_scale = std::strtod(v.c_str(), &end);
-        if (*end != '\0' || a.timeout_scale < 0.1 || a.timeout_scale > 100)
-          throw std::invalid_argument("--timeout-scale needs a number from 0.1 to 100");
+        a.timeout_scale = command_line::number_in_range(flag, value(), 0.1, 100);
       } else if (flag == "--max-time") {
         a.max_time = scenario::parse_duration(value(), {"--max-time", 0, 0});
       } else if (flag == "--junit") {

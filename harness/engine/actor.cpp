@@ -19,8 +19,6 @@ std::string ms_text(milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
-/// What arrived, in words, when the stream could not be decoded (frame and result of the
-/// failing decode; rest: the bytes from the failing frame on).
 /// A short name for the kind of undecodable input (for grouping failures).
 std::string undecodable_kind(const wire::decode_result& r) {
   switch (static_cast<wire::errc>(r.error.value())) {
@@ -39,6 +37,8 @@ std::string undecodable_kind(const wire::decode_result& r) {
   }
 }
 
+/// What arrived, in words, when the stream could not be decoded (frame and result of the
+/// failing decode; rest: the bytes from the failing frame on).
 std::string undecodable(const wire::decode_result& r, const wire::frame& f, std::string_view rest) {
   const auto bytes = [](std::string_view b) { return quote(b.substr(0, 24)); };
   switch (static_cast<wire::errc>(r.error.value())) {

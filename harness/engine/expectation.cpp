@@ -243,18 +243,8 @@ std::string judge_admin(const scenario::admin_expectation& want, const wire::adm
 
 std::vector<wire::command> answers_to(wire::command request) {
   using wire::command;
+  if (wire::is_submit(request)) return {command::job_created, command::error};
   switch (request) {
-    case command::submit_job:
-    case command::submit_job_bg:
-    case command::submit_job_high:
-    case command::submit_job_high_bg:
-    case command::submit_job_low:
-    case command::submit_job_low_bg:
-    case command::submit_job_sched:
-    case command::submit_job_epoch:
-    case command::submit_reduce_job:
-    case command::submit_reduce_job_background:
-      return {command::job_created, command::error};
     case command::grab_job:
       return {command::job_assign, command::no_job, command::error};
     case command::grab_job_uniq:

@@ -17,30 +17,6 @@
 namespace gearspec::engine {
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 /// The order sections appear in: what needs attention first.
 int rank(const scenario_result& r) {
   switch (r.result) {
@@ -117,47 +93,50 @@ void write_section(std::ostream& out, const scenario_result& r, const run_report
   const auto& s = *r.source;
   const std::string name = verdict_name(r.result);
   const bool bad = rank(r) == 0;
-  out << "<section class=\"scenario " << (bad ? "s-bad" : "s-" + name) << "\" id=\"" << esc(s.id)
-      << "\" data-verdict=\"" << name << "\" data-level=\"" << esc(s.level) << "\">\n<h3><span "
-      << "class=\"badge v-" << name << "\">" << name << "</span> " << esc(s.id) << " <small>["
-      << esc(s.level) << "]</small></h3>\n<div>" << esc(s.title) << "</div>\n<dl>\n";
+  out << "<section class=\"scenario " << (bad ? "s-bad" : "s-" + name) << "\" id=\""
+      << markup_escape(s.id) << "\" data-verdict=\"" << name << "\" data-level=\""
+      << markup_escape(s.level) << "\">\n<h3><span "
+      << "class=\"badge v-" << name << "\">" << name << "</span> " << markup_escape(s.id)
+      << " <small>[" << markup_escape(s.level) << "]</small></h3>\n<div>" << markup_escape(s.title)
+      << "</div>\n<dl>\n";
   for (const auto& id : s.requirements) {
-    out << "<dt>" << esc(id) << "</dt><dd>";
+    out << "<dt>" << markup_escape(id) << "</dt><dd>";
     if (report.catalog)
       if (auto it = report.catalog->find(id); it != report.catalog->end())
-        out << "(" << esc(it->second.level) << ") " << esc(it->second.text);
+        out << "(" << markup_escape(it->second.level) << ") " << markup_escape(it->second.text);
     out << "</dd>\n";
   }
-  out << "<dt>file</dt><dd>" << esc(s.file) << "</dd>\n";
-  if (!r.variant.empty()) out << "<dt>variant</dt><dd>" << esc(r.variant) << "</dd>\n";
+  out << "<dt>file</dt><dd>" << markup_escape(s.file) << "</dd>\n";
+  if (!r.variant.empty()) out << "<dt>variant</dt><dd>" << markup_escape(r.variant) << "</dd>\n";
   if (!r.blocked_by.empty()) {
     out << "<dt>blocked by</dt><dd>";
     for (std::size_t i = 0; i < r.blocked_by.size(); ++i)
-      out << (i ? ", " : "") << esc(r.blocked_by[i]);
+      out << (i ? ", " : "") << markup_escape(r.blocked_by[i]);
     out << "</dd>\n";
   }
-  if (!r.reason.empty()) out << "<dt>why</dt><dd>" << esc(r.reason) << "</dd>\n";
-  if (!r.evidence.empty()) out << "<dt>evidence</dt><dd>" << esc(r.evidence) << "</dd>\n";
-  out << "<dt>description</dt><dd>" << esc(s.description) << "</dd>\n</dl>\n";
+  if (!r.reason.empty()) out << "<dt>why</dt><dd>" << markup_escape(r.reason) << "</dd>\n";
+  if (!r.evidence.empty()) out << "<dt>evidence</dt><dd>" << markup_escape(r.evidence) << "</dd>\n";
+  out << "<dt>description</dt><dd>" << markup_escape(s.description) << "</dd>\n</dl>\n";
   if (r.run.first && r.result != verdict::pass) {
     const auto& m = *r.run.first;
-    out << "<dl class=\"mismatch\">\n<dt>at</dt><dd>" << esc(m.mark.str()) << " (" << esc(m.step)
-        << ")</dd>\n<dt>expected</dt><dd>" << esc(m.expected) << "</dd>\n<dt>actual</dt><dd>"
-        << esc(m.actual) << "</dd>\n";
-    if (!m.note.empty()) out << "<dt>note</dt><dd>" << esc(m.note) << "</dd>\n";
-    if (!m.cause.empty()) out << "<dt>cause</dt><dd>" << esc(m.cause) << "</dd>\n";
+    out << "<dl class=\"mismatch\">\n<dt>at</dt><dd>" << markup_escape(m.mark.str()) << " ("
+        << markup_escape(m.step) << ")</dd>\n<dt>expected</dt><dd>" << markup_escape(m.expected)
+        << "</dd>\n<dt>actual</dt><dd>" << markup_escape(m.actual) << "</dd>\n";
+    if (!m.note.empty()) out << "<dt>note</dt><dd>" << markup_escape(m.note) << "</dd>\n";
+    if (!m.cause.empty()) out << "<dt>cause</dt><dd>" << markup_escape(m.cause) << "</dd>\n";
     out << "</dl>\n";
   }
   for (const auto& a : r.attempts)
     if (a.first)
-      out << "<div><small>variant " << esc(a.name) << ": expected " << esc(a.first->expected)
-          << "; actual " << esc(a.first->actual) << "</small></div>\n";
+      out << "<div><small>variant " << markup_escape(a.name) << ": expected "
+          << markup_escape(a.first->expected) << "; actual " << markup_escape(a.first->actual)
+          << "</small></div>\n";
   if (!r.run.transcript.empty())
     out << "<details" << (bad ? " open" : "") << "><summary>transcript (" << r.run.transcript.size()
         << " lines, " << r.run.elapsed.count() << " ms)</summary>\n<pre>"
-        << esc(format_transcript(r.run.transcript)) << "</pre></details>\n";
+        << markup_escape(format_transcript(r.run.transcript)) << "</pre></details>\n";
   if (!r.run.target_logs.empty())
-    out << "<details><summary>server log</summary><pre>" << esc(r.run.target_logs)
+    out << "<details><summary>server log</summary><pre>" << markup_escape(r.run.target_logs)
         << "</pre></details>\n";
   out << "</section>\n";
 }
@@ -178,13 +157,13 @@ bool write_html(const std::string& path, const run_report& report) {
   std::snprintf(took, sizeof took, "%.1f s", report.elapsed_s);
 
   out << "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>gearspec: "
-      << (c.ok() ? "OK" : "FAILED") << " against " << esc(report.target) << "</title>\n<style>"
-      << style_sheet << "</style></head><body>\n<header>\n<h1>gearspec "
+      << (c.ok() ? "OK" : "FAILED") << " against " << markup_escape(report.target)
+      << "</title>\n<style>" << style_sheet << "</style></head><body>\n<header>\n<h1>gearspec "
       << (c.ok() ? "<span class=\"badge v-pass\">OK</span>"
                  : "<span class=\"badge v-fail\">FAILED</span>")
-      << " " << c.total() << " scenarios against " << esc(report.target) << "</h1>\n<div>"
-      << (report.profile.empty() ? "no profile" : "profile " + esc(report.profile)) << " &middot; "
-      << when << " &middot; " << took << " &middot; gearspec " << GEARSPEC_VERSION
+      << " " << c.total() << " scenarios against " << markup_escape(report.target) << "</h1>\n<div>"
+      << (report.profile.empty() ? "no profile" : "profile " + markup_escape(report.profile))
+      << " &middot; " << when << " &middot; " << took << " &middot; gearspec " << GEARSPEC_VERSION
       << "</div>\n<div class=\"totals\" id=\"totals\">";
   for (const auto v : all_verdicts) {
     const std::string name = verdict_name(v);
@@ -214,7 +193,7 @@ bool write_html(const std::string& path, const run_report& report) {
   if (report.capabilities && report.capabilities->probed && !report.capabilities->missing.empty()) {
     out << "<h2>Capabilities the target lacks</h2>\n<dl>\n";
     for (const auto& [name, why] : report.capabilities->missing)
-      out << "<dt>" << esc(name) << "</dt><dd>" << esc(why) << "</dd>\n";
+      out << "<dt>" << markup_escape(name) << "</dt><dd>" << markup_escape(why) << "</dd>\n";
     out << "</dl>\n";
   }
 
@@ -222,7 +201,7 @@ bool write_html(const std::string& path, const run_report& report) {
   if (!causes.empty()) {
     out << "<h2>Root causes, largest first</h2>\n<ol class=\"causes\" id=\"causes\">\n";
     for (const auto& rc : causes) {
-      out << "<li><b>" << rc.ids.size() << " &times; " << esc(rc.cause) << "</b>";
+      out << "<li><b>" << rc.ids.size() << " &times; " << markup_escape(rc.cause) << "</b>";
       if (rc.failed && rc.blocked)
         out << " (" << rc.failed << " failed: they are about it; " << rc.blocked << " blocked)";
       else if (rc.blocked)
@@ -231,8 +210,8 @@ bool write_html(const std::string& path, const run_report& report) {
         out << " (none of the known variants, not a failure)";
       out << "<br>";
       for (std::size_t i = 0; i < rc.ids.size(); ++i)
-        out << (i ? ", " : "") << "<a href=\"#" << esc(rc.ids[i]) << "\">" << esc(rc.ids[i])
-            << "</a>";
+        out << (i ? ", " : "") << "<a href=\"#" << markup_escape(rc.ids[i]) << "\">"
+            << markup_escape(rc.ids[i]) << "</a>";
       out << "</li>\n";
     }
     out << "</ol>\n";

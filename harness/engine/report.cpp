@@ -25,36 +25,6 @@ const char* colour_of(verdict v) {
   }
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters even escaped: show them as \xNN.
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          char hex[8];
-          std::snprintf(hex, sizeof hex, "\\x%02x", c);
-          out += hex;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out;
-}
-
 /// At most n bytes of s, never cutting a UTF-8 sequence in two.
 std::string utf8_prefix(const std::string& s, std::size_t n) {
   if (s.size() <= n) return s;
@@ -185,6 +155,36 @@ void write_result(json_writer& json, const scenario_result& r) {
 }
 
 }  // namespace
+
+std::string markup_escape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        // XML 1.0 forbids most control characters even escaped: show them as \xNN.
+        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\x%02x", c);
+          out += hex;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out;
+}
 
 const char* verdict_label(verdict v) {
   switch (v) {
@@ -380,53 +380,53 @@ bool write_junit(const std::string& path, const run_report& report) {
   out << "<testsuites name=\"gearspec\" tests=\"" << c.total() << "\" failures=\"" << failures
       << "\" errors=\"" << c.error << "\" skipped=\"" << skipped << "\" time=\"" << seconds
       << "\">\n";
-  out << "  <testsuite name=\"gearspec conformance: " << xml_escape(report.target) << "\" tests=\""
-      << c.total() << "\" failures=\"" << failures << "\" errors=\"" << c.error << "\" skipped=\""
-      << skipped << "\" time=\"" << seconds << "\">\n";
+  out << "  <testsuite name=\"gearspec conformance: " << markup_escape(report.target)
+      << "\" tests=\"" << c.total() << "\" failures=\"" << failures << "\" errors=\"" << c.error
+      << "\" skipped=\"" << skipped << "\" time=\"" << seconds << "\">\n";
   for (const auto& r : results) {
     const auto& s = *r.source;
     const auto slash = s.id.rfind('/');
     const auto classname =
         slash == std::string::npos ? std::string("gearspec") : "gearspec." + s.id.substr(0, slash);
-    out << "    <testcase classname=\"" << xml_escape(classname) << "\" name=\"" << xml_escape(s.id)
-        << "\" file=\"" << xml_escape(s.file) << "\" time=\""
+    out << "    <testcase classname=\"" << markup_escape(classname) << "\" name=\""
+        << markup_escape(s.id) << "\" file=\"" << markup_escape(s.file) << "\" time=\""
         << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
     out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result)
-        << "\"/><property name=\"level\" value=\"" << xml_escape(s.level)
-        << "\"/><property name=\"title\" value=\"" << xml_escape(s.title) << "\"/>";
+        << "\"/><property name=\"level\" value=\"" << markup_escape(s.level)
+        << "\"/><property name=\"title\" value=\"" << markup_escape(s.title) << "\"/>";
     if (!s.variants.empty())
-      out << "<property name=\"variant\" value=\"" << xml_escape(r.variant) << "\"/>";
+      out << "<property name=\"variant\" value=\"" << markup_escape(r.variant) << "\"/>";
     for (const auto& req : s.requirements)
-      out << "<property name=\"requirement\" value=\"" << xml_escape(req) << "\"/>";
+      out << "<property name=\"requirement\" value=\"" << markup_escape(req) << "\"/>";
     out << "</properties>\n";
     const auto details = mismatch_text(r);
     switch (r.result) {
       case verdict::fail:
       case verdict::unexpected_pass:
       case verdict::flaky:
-        out << "      <failure message=\"" << xml_escape(utf8_prefix(cause_of(r), 200))
-            << "\" type=\"" << verdict_name(r.result) << "\">" << xml_escape(details)
+        out << "      <failure message=\"" << markup_escape(utf8_prefix(cause_of(r), 200))
+            << "\" type=\"" << verdict_name(r.result) << "\">" << markup_escape(details)
             << "</failure>\n";
         break;
       case verdict::error:
-        out << "      <error message=\"" << xml_escape(utf8_prefix(r.reason, 200))
-            << "\" type=\"error\">" << xml_escape(details) << "</error>\n";
+        out << "      <error message=\"" << markup_escape(utf8_prefix(r.reason, 200))
+            << "\" type=\"error\">" << markup_escape(details) << "</error>\n";
         break;
       case verdict::unsupported:
       case verdict::blocked:
-        out << "      <skipped message=\"" << xml_escape(r.reason) << "\"/>\n";
+        out << "      <skipped message=\"" << markup_escape(r.reason) << "\"/>\n";
         break;
       default:
         break;
     }
     if (r.result == verdict::expected_fail)
       out << "      <system-out>"
-          << xml_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" +
-                        details)
+          << markup_escape("expected failure: " + r.reason + "\nevidence: " + r.evidence + "\n" +
+                           details)
           << "</system-out>\n";
     else if ((is_bad(r.result) || r.result == verdict::informational) && !r.run.transcript.empty())
       out << "      <system-out>"
-          << xml_escape(details + format_transcript(r.run.transcript) + r.run.target_logs)
+          << markup_escape(details + format_transcript(r.run.transcript) + r.run.target_logs)
           << "</system-out>\n";
     out << "    </testcase>\n";
   }

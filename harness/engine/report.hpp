@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/engine/capabilities.hpp"
@@ -65,6 +66,10 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
 
 /// The capabilities the probe found missing, one line (nothing if none or not probed).
 void print_capabilities(std::ostream& out, const capability_report& caps);
+
+/// Text for XML or HTML: markup characters as entities, control characters (other than newline,
+/// tab and CR) as \xNN, which XML forbids even escaped.
+std::string markup_escape(std::string_view s);
 
 /// JUnit XML as GitLab, Jenkins and GitHub read it. Returns false if the file cannot be written.
 bool write_junit(const std::string& path, const run_report& report);
