@@ -87,11 +87,13 @@ program without_actor(const program& p, const std::string& name) {
   return out;
 }
 
-/// Delta debugging, greedy: drop everything after the divergence, then each actor, then each move
-/// (from the last), then simplify what remains, keeping a change only if the same kind of
-/// divergence remains. Bounded by options.shrink_runs.
-program shrink(const program& original, const std::string& kind, engine::target& target,
-               engine::target& reference, const explore_options& o, std::size_t& runs) {
+/// Delta debugging, greedy: drop everything after the divergence (found in the original after
+/// move `diverged_at`), then each actor, then each move (from the last), then simplify what
+/// remains, keeping a change only if the same kind of divergence remains. Bounded by
+/// options.shrink_runs.
+program shrink(const program& original, const std::string& kind, std::size_t diverged_at,
+               engine::target& target, engine::target& reference, const explore_options& o,
+               std::size_t& runs) {
   auto still = [&](const program& candidate) {
     if (runs >= o.shrink_runs) return false;
     ++runs;
@@ -100,14 +102,10 @@ program shrink(const program& original, const std::string& kind, engine::target&
   };
   program best = original;
   // 1. Nothing after the divergence matters.
-  {
-    const auto r = run_both(target, reference, best, o.run);
-    ++runs;
-    if (r.found && r.found->kind == kind && r.found->step < best.actions.size()) {
-      program cut = best;
-      cut.actions.resize(r.found->step);
-      if (still(cut)) best = cut;
-    }
+  if (diverged_at < best.actions.size()) {
+    program cut = best;
+    cut.actions.resize(diverged_at);
+    if (still(cut)) best = cut;
   }
   // 2. Whole actors.
   std::vector<std::string> everyone = best.clients;
@@ -167,9 +165,12 @@ program shrink(const program& original, const std::string& kind, engine::target&
   return best;
 }
 
+/// An option of the reference server: name and value ("" for a flag).
+using reference_option = std::pair<std::string, std::string>;
+
 /// The reference's implementation-defined options, each the variant of an IMPL requirement.
-const std::vector<std::pair<std::pair<std::string, std::string>, const char*>>& variants() {
-  static const std::vector<std::pair<std::pair<std::string, std::string>, const char*>> all{
+const std::vector<std::pair<reference_option, const char*>>& variants() {
+  static const std::vector<std::pair<reference_option, const char*>> all{
       {{"worker-loss", "fail"}, "WORKER-LOSS"},
       {{"ability-loss", "keep"}, "WORKER-CANT-DO-HELD"},
       {{"maxqueue-policy", "evict"}, "MAXQUEUE-FULL"},
@@ -181,6 +182,15 @@ const std::vector<std::pair<std::pair<std::string, std::string>, const char*>>& 
       {{"exceptions", ""}, "EXC-NOT-OPTED"},
   };
   return all;
+}
+
+std::string option_text(const reference_option& option) {
+  return "--" + option.first + (option.second.empty() ? "" : " " + option.second);
+}
+
+std::string variant_note(const reference_option& option, const char* requirement) {
+  return "the reference behaves the same with " + option_text(option) + " (" + requirement +
+         ", implementation-defined)";
 }
 
 std::string slug(const std::string& text) {
@@ -561,7 +571,7 @@ explore_report run_explore(
     // the target for the whole program (a known variant, a note), or only further into it; then
     // the real divergence is the one after that variant's choice, judged against that variant.
     std::unique_ptr<engine::target> variant_reference;
-    std::pair<std::string, std::string> variant_option;
+    reference_option variant_option;
     const char* variant_requirement = nullptr;
     bool explained = false;
     std::optional<divergence> judged = r.found;
@@ -581,13 +591,12 @@ explore_report run_explore(
         judged = d;
       }
     }
-    const auto option_text = "--" + variant_option.first +
-                             (variant_option.second.empty() ? "" : " " + variant_option.second);
+    const auto variant_text = option_text(variant_option);
     const bool judged_by_variant = variant_reference && !explained;
     // Programs are grouped by what they show: the same first difference explained by a variant,
     // or the same divergence (after any variant's choice).
     const auto group = explained ? "variant: " + kind
-                                 : judged->kind + (judged_by_variant ? " | " + option_text : "");
+                                 : judged->kind + (judged_by_variant ? " | " + variant_text : "");
     auto known = [&](std::vector<finding>& list) {
       for (auto& f : list)
         if (f.first_kind == group) {
@@ -598,16 +607,17 @@ explore_report run_explore(
     };
     if (known(report.divergences) || known(report.notes)) continue;
     say(std::string("seed ") + std::to_string(seed) + ": " + judged->kind +
-        (judged_by_variant ? " (against the reference with " + option_text + ")" : "") +
-        (explained ? " (as the reference with " + option_text + ")" : "") + "; shrinking");
+        (judged_by_variant ? " (against the reference with " + variant_text + ")" : "") +
+        (explained ? " (as the reference with " + variant_text + ")" : "") + "; shrinking");
     finding f;
     f.first_kind = group;
     f.original_moves = p.actions.size();
     engine::target& judge = judged_by_variant ? *variant_reference : reference;
-    if (judged_by_variant) f.judged_with = option_text;
-    const std::string judged_kind = explained ? kind : judged->kind;
+    if (judged_by_variant) f.judged_with = variant_text;
+    // Explained programs shrink against the default reference, the rest against their judge.
+    const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
-    f.shrunk = shrink(p, judged_kind, target, judge, o, runs);
+    f.shrunk = shrink(p, shown.kind, shown.step, target, judge, o, runs);
     auto final_run = run_both(target, judge, f.shrunk, o.run);
     if (!final_run.found) {  // did not stay: keep the original program
       f.shrunk = p;
@@ -619,9 +629,7 @@ explore_report run_explore(
       f.found.kind += " (against the reference with " + f.judged_with + ")";
     f.reference = std::move(final_run.reference);
     f.target = std::move(final_run.target);
-    if (explained)
-      f.known_variant = "the reference behaves the same with " + option_text + " (" +
-                        variant_requirement + ", implementation-defined)";
+    if (explained) f.known_variant = variant_note(variant_option, variant_requirement);
     // Shrinking may leave only a difference a variant explains (the original program also
     // diverged otherwise, at the same move): then the minimal program is a known variant too.
     for (const auto& [option, requirement] : variants()) {
@@ -629,9 +637,7 @@ explore_report run_explore(
       auto other = reference_with({option});
       const auto alt = run_on(*other, f.shrunk, o.run);
       if (alt.error.empty() && !first_divergence(f.shrunk, alt, f.target)) {
-        f.known_variant = "the reference behaves the same with --" + option.first +
-                          (option.second.empty() ? "" : " " + option.second) + " (" + requirement +
-                          ", implementation-defined)";
+        f.known_variant = variant_note(option, requirement);
         break;
       }
     }
