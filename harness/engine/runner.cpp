@@ -410,6 +410,23 @@ class scenario_runner {
     return false;
   }
 
+  /// Where an end-of-scenario mismatch of an actor is reported: its last step (where the missing
+  /// expectation belongs), in the variant if it has one there, else its declaration.
+  scenario::source_mark end_mark_of(const scenario::actor& a) const {
+    const scenario::source_mark* mark = &a.mark;
+    const auto scan = [&](const auto& self, const scenario::step_list& steps) -> void {
+      for (const auto& st : steps) {
+        if (const auto* who = st.actor(); who && *who == a.name) mark = &st.mark;
+        if (const auto* p = st.as<scenario::parallel_step>())
+          for (const auto& b : p->branches) self(self, b);
+        if (const auto* t = st.as<scenario::timed_step>()) self(self, t->steps);
+      }
+    };
+    scan(scan, s_.steps);
+    if (variant_) scan(scan, variant_->steps);
+    return *mark;
+  }
+
   asio::awaitable<void> main() {
     bool ok = co_await run_steps(s_.steps);
     if (ok && variant_) {
@@ -431,15 +448,14 @@ class scenario_runner {
             // that also contains co_await)
             const step_outcome outcome =
                 co_await actors_.at(a.name)->end_round_trip(token, clock::now() + limit, limit);
-            fail({s_.file, 0, 0}, a.name + ": end of scenario", outcome);
+            fail(end_mark_of(a), a.name + ": end of scenario", outcome);
           }
       } else {
         co_await pause(options_.settle);
       }
-      const scenario::source_mark end_mark{s_.file, 0, 0};
       for (const auto& a : s_.actors) {
         if (failed_) break;
-        fail(end_mark, a.name + ": end of scenario", actors_.at(a.name)->audit());
+        fail(end_mark_of(a), a.name + ": end of scenario", actors_.at(a.name)->audit());
       }
     }
     finish();

@@ -91,6 +91,25 @@ TEST(Engine, UnexpectedExtraPacketFails) {
   EXPECT_NE(std::string::npos, r.first->actual.find("ECHO_RES")) << r.first->actual;
 }
 
+TEST(Engine, AnEndOfScenarioMismatchPointsAtTheActorsLastStep) {
+  // The worker's NOOP is never expected: the mismatch is found after the last step, and is
+  // reported where that worker's steps end (line 11, its PRE_SLEEP), not at no line at all.
+  const auto r = run_embedded(make("t/end", R"(actors:
+  c: client
+  w: worker
+steps:
+  - w: {send: CAN_DO, args: ["${fn}"]}
+  - w: PRE_SLEEP
+  - c: {send: SUBMIT_JOB, args: ["${fn}", "", "x"]}
+  - c: {expect: JOB_CREATED, args: [{capture: h}]}
+)"));
+  ASSERT_EQ(outcome::fail, r.result);
+  ASSERT_TRUE(r.first);
+  EXPECT_EQ("t/end.yaml:11:5", r.first->mark.str());
+  EXPECT_EQ("w: end of scenario", r.first->step);
+  EXPECT_NE(std::string::npos, r.first->actual.find("NOOP")) << r.first->actual;
+}
+
 TEST(Engine, IgnoredPacketTypesMayArriveAnyTime) {
   const auto r = run_embedded(make("t/ignore", R"(actors:
   c: client
