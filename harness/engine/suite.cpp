@@ -127,6 +127,7 @@ scenario_result run_one(const scenario::scenario& s, target& t, const suite_opti
   needs.restart = s.needs_restart();
   needs.persistent_queue = s.needs_persistent_queue();
   needs.disposable = s.needs_disposable_server();
+  needs.reference_options = s.reference_options;
   if (auto why = t.unsupported(s.servers, needs)) {
     r.result = verdict::unsupported;
     r.reason = *why;

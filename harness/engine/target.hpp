@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gearspec::engine {
@@ -31,6 +32,9 @@ struct server_needs {
   bool restart = false;           ///< restart / crash steps: the target must be able to do both
   bool persistent_queue = false;  ///< background jobs must survive a restart (a persistent queue)
   bool disposable = false;  ///< the scenario stops or disturbs the whole server: never a shared one
+  /// Options an embedded reference server runs this scenario with (its `reference_options:`);
+  /// targets that are not the reference ignore them.
+  std::vector<std::pair<std::string, std::string>> reference_options;
 };
 
 /// The servers one scenario run uses.

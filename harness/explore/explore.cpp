@@ -8,6 +8,7 @@
 
 #include "harness/engine/capabilities.hpp"
 #include "harness/engine/runner.hpp"
+#include "harness/engine/suite.hpp"
 #include "harness/scenario/loader.hpp"
 #include "harness/wire/printer.hpp"
 
@@ -367,9 +368,10 @@ std::optional<divergence> first_divergence(const program& p, const observation& 
   return std::nullopt;
 }
 
-std::string render_yaml(const finding& f, const std::string& target_name) {
-  const auto& p = f.shrunk;
-  const auto& o = f.reference;
+namespace {
+
+/// The steps of a program, with what one server observed as their expectations.
+std::string render_steps(const program& p, const observation& o) {
   std::set<std::string> captured;
   std::string steps;
   // After a connection was closed the server learns of it on its own schedule (the executor waits
@@ -476,25 +478,78 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
           steps += "  - " + actor + ": expect_closed\n";
     }
   }
+  return steps.empty() ? "  - sleep: 1ms\n" : steps;
+}
+
+std::string render_actors(const program& p) {
   std::string actors;
   for (const auto& c : p.clients) actors += "  " + c + ": client\n";
   for (const auto& w : p.workers) actors += "  " + w + ": worker\n";
   if (p.admin) actors += "  adm: admin\n";
+  return actors;
+}
+
+std::string option_argument(const reference_option& option) {
+  return option.first + (option.second.empty() ? "" : "=" + option.second);
+}
+
+}  // namespace
+
+std::string render_yaml(const finding& f, const std::string& target_name) {
+  const auto& p = f.shrunk;
   const auto& d = f.found;
   std::ostringstream y;
-  y << "id: explore/" << slug(d.kind).substr(0, 48) << "-" << p.seed << "\n"
-    << "title: \"Found by gearspec explore (seed " << p.seed << "): " << d.kind << "\"\n"
+  y << "id: explore/" << slug(d.kind).substr(0, 48) << "-" << p.seed << "\n";
+  if (!f.known_variant.empty()) {
+    // A permitted choice, not a defect: an IMPL scenario that names both behaviours, so that it
+    // can join the suite without failing a server for its choice.
+    const auto variant_name = slug(option_argument(f.variant_option));
+    y << "title: \"Found by gearspec explore (seed " << p.seed << "), implementation-defined: "
+      << d.kind << "\"\n"
+      << "requirements: [" << f.variant_requirement << "]\n"
+      << "level: IMPL\n"
+      << "tags: [explore, impl]\n"
+      << "description: |\n"
+      << "  Found by gearspec explore against " << target_name << ", seed " << p.seed
+      << ", shrunk from " << f.original_moves << " moves to " << p.actions.size() << ".\n"
+      << "  The target behaves as the reference server does with "
+      << option_text(f.variant_option) << " (" << f.variant_requirement
+      << ", implementation-defined).\n"
+      << "  After move " << d.step << " (" << d.move << "), " << d.actor
+      << " got on the target: " << show(d.target) << "\n"
+      << "  and on the reference with default options: " << show(d.reference) << "\n"
+      << "actors:\n"
+      << render_actors(p) << "variants:\n"
+      << "  reference-default:\n"
+      << "    description: \"What the reference server does with its default options.\"\n"
+      << "    steps:\n"
+      << indent_block(render_steps(p, f.reference), "    ") << "  " << variant_name << ":\n"
+      << "    description: \"What the reference server does with " << option_text(f.variant_option)
+      << "; the target did the same (seed " << p.seed << ").\"\n"
+      << "    steps:\n"
+      << indent_block(render_steps(p, f.variant_observation), "    ");
+    return y.str();
+  }
+  y << "title: \"Found by gearspec explore (seed " << p.seed << "): " << d.kind << "\"\n"
     << "requirements: [EXPLORE]\n"
     << "level: SHOULD\n"
-    << "tags: [explore]\n"
-    << "description: |\n"
+    << "tags: [explore]\n";
+  if (!f.reference_options.empty()) {
+    // The judgement needed the reference with an option: a plain `gearspec run FILE` starts the
+    // embedded reference with it, so the file passes there as it did in explore.
+    y << "reference_options: [";
+    for (std::size_t i = 0; i < f.reference_options.size(); ++i)
+      y << (i ? ", " : "") << "\"" << option_argument(f.reference_options[i]) << "\"";
+    y << "]\n";
+  }
+  y << "description: |\n"
     << "  Found by gearspec explore against " << target_name << ", seed " << p.seed
     << ", shrunk from " << f.original_moves << " moves to " << p.actions.size() << ".\n"
     << "  The expectations are what the reference server (gearspec-server, "
     << (f.judged_with.empty() ? std::string("default options")
                               : "with " + f.judged_with +
                                     ", the implementation-defined variant the target showed before "
-                                    "this point")
+                                    "this point; see reference_options")
     << ") did:\n"
     << "  review them, cite the requirement this shows and choose its level before adding the\n"
     << "  scenario to scenarios/.\n"
@@ -504,10 +559,49 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
     << "  Reference, move by move:\n"
     << indent_block(condensed(p, f.reference), "    ") << "  Target, move by move:\n"
     << indent_block(condensed(p, f.target), "    ") << "actors:\n"
-    << actors << "steps:\n"
-    << (steps.empty() ? "  - sleep: 1ms\n" : steps);
+    << render_actors(p) << "steps:\n"
+    << render_steps(p, f.reference);
   return y.str();
 }
+
+namespace {
+
+/// Runs the written scenario as a user would (`gearspec run FILE`, with the embedded reference
+/// taking the file's reference_options) against the reference and the target, and says whether
+/// it shows what explore saw.
+void check_reproduction(finding& f, engine::target& target, engine::target& reference,
+                        const explore_options& o) {
+  try {
+    const std::vector<scenario::scenario> scenarios{
+        scenario::load_scenario_string(f.yaml, "explore.yaml")};
+    engine::suite_options so;
+    so.run.timeout_scale = o.run.timeout_scale;
+    so.run.end_round_trip = true;
+    const auto on_ref = engine::run_suite(scenarios, reference, so).at(0);
+    const auto on_tgt = engine::run_suite(scenarios, target, so).at(0);
+    auto said = [](const engine::scenario_result& r) {
+      std::string text = engine::verdict_name(r.result);
+      if (!r.variant.empty()) text += " (variant " + r.variant + ")";
+      if (r.result != engine::verdict::pass && r.run.first)
+        text += " (" + r.run.first->step + ": " + r.run.first->actual + ")";
+      else if (r.result == engine::verdict::error)
+        text += " (" + r.reason + ")";
+      return text;
+    };
+    if (f.known_variant.empty()) {
+      f.reproduces = on_ref.result == engine::verdict::pass &&
+                     on_tgt.result == engine::verdict::fail;
+    } else {
+      f.reproduces = on_ref.variant == "reference-default" && !on_tgt.variant.empty() &&
+                     on_tgt.variant != "reference-default";
+    }
+    f.reproduction = "reference: " + said(on_ref) + ", target: " + said(on_tgt);
+  } catch (const std::exception& e) {
+    f.reproduction = std::string("the written scenario does not load: ") + e.what();
+  }
+}
+
+}  // namespace
 
 explore_report run_explore(
     engine::target& target, engine::target& reference,
@@ -613,7 +707,10 @@ explore_report run_explore(
     f.first_kind = group;
     f.original_moves = p.actions.size();
     engine::target& judge = judged_by_variant ? *variant_reference : reference;
-    if (judged_by_variant) f.judged_with = variant_text;
+    if (judged_by_variant) {
+      f.judged_with = variant_text;
+      f.reference_options = {variant_option};
+    }
     // Explained programs shrink against the default reference, the rest against their judge.
     const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
@@ -629,42 +726,29 @@ explore_report run_explore(
       f.found.kind += " (against the reference with " + f.judged_with + ")";
     f.reference = std::move(final_run.reference);
     f.target = std::move(final_run.target);
-    if (explained) f.known_variant = variant_note(variant_option, variant_requirement);
+    auto note_variant = [&](const reference_option& option, const char* requirement,
+                            observation seen) {
+      f.known_variant = variant_note(option, requirement);
+      f.variant_option = option;
+      f.variant_requirement = requirement;
+      f.variant_observation = std::move(seen);
+    };
+    if (explained)
+      note_variant(variant_option, variant_requirement,
+                   run_on(*reference_with({variant_option}), f.shrunk, o.run));
     // Shrinking may leave only a difference a variant explains (the original program also
     // diverged otherwise, at the same move): then the minimal program is a known variant too.
     for (const auto& [option, requirement] : variants()) {
       if (explained || !f.judged_with.empty()) break;
       auto other = reference_with({option});
-      const auto alt = run_on(*other, f.shrunk, o.run);
+      auto alt = run_on(*other, f.shrunk, o.run);
       if (alt.error.empty() && !first_divergence(f.shrunk, alt, f.target)) {
-        f.known_variant = variant_note(option, requirement);
+        note_variant(option, requirement, std::move(alt));
         break;
       }
     }
     f.yaml = render_yaml(f, target.describe());
-    // The written scenario must say what explore saw: pass on the reference, fail on the target.
-    try {
-      const auto s = scenario::load_scenario_string(f.yaml, "explore.yaml");
-      engine::run_options ro;
-      ro.timeout_scale = o.run.timeout_scale;
-      ro.end_round_trip = true;
-      auto ref_servers = judge.start({"main"});
-      const auto on_ref = engine::run_scenario(s, *ref_servers);
-      ref_servers.reset();
-      auto tgt_servers = target.start({"main"});
-      const auto on_tgt = engine::run_scenario(s, *tgt_servers, ro);
-      f.reproduces =
-          on_ref.result == engine::outcome::pass && on_tgt.result == engine::outcome::fail;
-      f.reproduction = std::string("reference: ") +
-                       (on_ref.result == engine::outcome::pass ? "pass" : "FAIL") + ", target: " +
-                       (on_tgt.result == engine::outcome::fail   ? "fail"
-                        : on_tgt.result == engine::outcome::pass ? "PASS"
-                                                                 : "error") +
-                       (on_tgt.first ? " (" + on_tgt.first->step + ": " + on_tgt.first->actual + ")"
-                                     : std::string());
-    } catch (const std::exception& e) {
-      f.reproduction = std::string("the written scenario does not load: ") + e.what();
-    }
+    check_reproduction(f, target, reference, o);
     if (!o.out_dir.empty()) {
       std::filesystem::create_directories(o.out_dir);
       f.yaml_path = o.out_dir + std::string("/") + slug(f.found.kind).substr(0, 48) + "-" +

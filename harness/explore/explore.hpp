@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/engine/target.hpp"
@@ -40,13 +41,23 @@ struct finding {
   /// Set when the reference with one of its implementation-defined options behaves as the target:
   /// a known variant, reported as a note rather than a divergence.
   std::string known_variant;
+  /// For a known variant: the reference option that behaves as the target, the IMPL requirement
+  /// it belongs to, and what the reference with it observed (the written IMPL scenario's second
+  /// variant).
+  std::pair<std::string, std::string> variant_option;
+  std::string variant_requirement;
+  observation variant_observation;
   /// The reference option the divergence is judged against ("" = default options): set when the
   /// target first differed by an implementation-defined choice and diverged for real later.
   std::string judged_with;
+  /// The same as the written scenario's reference_options (name, value).
+  std::vector<std::pair<std::string, std::string>> reference_options;
   std::string first_kind;  ///< the kind against the default reference (for grouping)
   std::string yaml;        ///< the scenario text
   std::string yaml_path;   ///< where it was written ("" if not)
-  /// Whether the written scenario passes against the reference and fails against the target.
+  /// Whether the written scenario says what explore saw: a divergence passes on the reference (a
+  /// plain run, with the file's reference_options) and fails on the target; a known variant is
+  /// an IMPL scenario whose default variant the reference shows and whose other the target shows.
   std::string reproduction;
   bool reproduces = false;
 };

@@ -402,7 +402,7 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
   r.require_map(root, "a scenario");
   r.only_keys(root,
               {"id", "title", "requirements", "level", "tags", "description", "servers", "actors",
-               "steps", "variants", "time_limit", "needs"},
+               "steps", "variants", "time_limit", "needs", "reference_options"},
               "a scenario");
   scenario s;
   s.file = r.file();
@@ -437,6 +437,17 @@ scenario parse_scenario(const YAML::Node& root, const reader& r) {
         r.fail(root["needs"], "unknown need '" + need +
                                   "' (a target need: restart, persistent-queue, disposable-server; "
                                   "or a capability listed in docs/scenario-format.md)");
+  }
+  if (root["reference_options"]) {
+    static const std::regex option_pattern("([a-z][a-z0-9-]*)(=(.*))?");
+    for (const auto& option : r.string_list(root["reference_options"], "reference_options")) {
+      std::smatch m;
+      if (!std::regex_match(option, m, option_pattern))
+        r.fail(root["reference_options"],
+               "reference option '" + option +
+                   "' must be NAME or NAME=VALUE, as gearspec run --ref (e.g. can-do-wake=no)");
+      s.reference_options.emplace_back(m[1].str(), m[3].str());
+    }
   }
   if (root["time_limit"])
     s.time_limit =

@@ -280,6 +280,11 @@ struct scenario {
   /// `needs:` (scenario/needs.hpp): target needs ("restart", implied by restart/crash steps;
   /// "persistent-queue"; "disposable-server", for scenarios that stop the server) and capabilities.
   std::vector<std::string> needs;
+  /// `reference_options:` options of the embedded reference server ("name" or "name=value", as
+  /// `--ref`) that this scenario's expectations assume: an embedded target runs the scenario's
+  /// servers with them; other targets ignore them. Written by `gearspec explore` when the target
+  /// first made an implementation-defined choice and diverged after it.
+  std::vector<std::pair<std::string, std::string>> reference_options;
   bool needs_restart() const {
     return std::find(needs.begin(), needs.end(), "restart") != needs.end();
   }

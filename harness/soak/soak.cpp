@@ -592,7 +592,9 @@ int main(int argc, char** argv) {
     const auto target = targets::make_target(spec);
     std::unique_ptr<engine::target_instance> instance;
     try {
-      instance = target->start({"main"}, engine::server_needs{true, true});
+      engine::server_needs needs;
+      needs.restart = needs.persistent_queue = true;
+      instance = target->start({"main"}, needs);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gearspec-soak: %s did not start: %s\n", t.name.c_str(), e.what());
       return 2;

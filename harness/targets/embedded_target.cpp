@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 
+#include "reference-server/server/server_options.hpp"
+
 namespace gearspec::targets {
 namespace {
 
@@ -73,8 +75,17 @@ class embedded_instance final : public engine::target_instance {
 std::unique_ptr<engine::target_instance> embedded_target::start(
     const std::vector<std::string>& servers, const engine::server_needs& needs) {
   try {
+    // The scenario's reference_options apply on top of the run's own (--ref).
+    auto config = config_;
+    for (const auto& [name, value] : needs.reference_options) {
+      if (!refsrv::server_option_takes_value(name))
+        throw engine::target_error("the scenario's reference option '" + name +
+                                   "' is not an option of the reference server");
+      if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
+        throw engine::target_error("the scenario's reference option '" + name + "': " + error);
+    }
     auto instance = std::make_unique<embedded_instance>(needs.persistent_queue);
-    for (const auto& name : servers) instance->add(name, config_);
+    for (const auto& name : servers) instance->add(name, config);
     return instance;
   } catch (const engine::target_error&) {
     throw;

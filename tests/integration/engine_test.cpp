@@ -32,6 +32,14 @@ scenario::scenario make(const std::string& id, const std::string& body) {
   return load_scenario_string("id: " + id + "\n" + head + body, id + ".yaml");
 }
 
+/// Needs of a scenario that restarts its server, with or without a persistent queue.
+server_needs restartable(bool persistent_queue) {
+  server_needs needs;
+  needs.restart = true;
+  needs.persistent_queue = persistent_queue;
+  return needs;
+}
+
 run_result run_embedded(const scenario::scenario& s, refsrv::server_config config = {}) {
   targets::embedded_target t(std::move(config));
   auto servers = t.start(s.servers);
@@ -427,7 +435,7 @@ steps:
   refsrv::server_config config;
   config.core.worker_loss = refsrv::worker_loss_policy::fail;
   targets::embedded_target t(config);
-  auto servers = t.start(s.servers, server_needs{true, true});
+  auto servers = t.start(s.servers, restartable(true));
   const auto r = run_scenario(s, *servers);
   EXPECT_EQ(outcome::pass, r.result) << transcript_of(r);
 }
@@ -437,7 +445,7 @@ TEST(Faults, WithoutAPersistentQueueTheJobIsGoneAfterARestart) {
   // the queue does not survive, and the scenario fails. Proves the scenario can say no.
   const auto s = make("f/no-queue", with_fault("crash"));
   targets::embedded_target t;
-  auto servers = t.start(s.servers, server_needs{true, false});
+  auto servers = t.start(s.servers, restartable(false));
   const auto r = run_scenario(s, *servers);
   ASSERT_EQ(outcome::fail, r.result) << transcript_of(r);
   EXPECT_EQ("NO_JOB()", r.first->actual);
@@ -484,7 +492,7 @@ TEST(Faults, SpawnedServerIsRestartedOnTheSamePortWithItsDirectory) {
   spawn_target t(
       server + " --quiet --port {port} --queue sqlite:{dir}/queue.db --queue-sync normal", 1.0,
       true);
-  auto servers = t.start(s.servers, server_needs{true, true});
+  auto servers = t.start(s.servers, restartable(true));
   const auto r = run_scenario(s, *servers);
   EXPECT_EQ(outcome::pass, r.result) << transcript_of(r) << servers->logs();
   EXPECT_FALSE(servers->problem().has_value());

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "harness/engine/runner.hpp"
+#include "harness/engine/suite.hpp"
 #include "harness/explore/explore.hpp"
 #include "harness/scenario/loader.hpp"
 #include "harness/targets/make_target.hpp"
@@ -207,9 +208,21 @@ TEST(Explore, AKnownVariantIsANoteNotADivergence) {
   const auto report = run_explore(*target, *ref, reference_with, o);
   EXPECT_TRUE(report.divergences.empty()) << report.divergences.front().yaml;
   ASSERT_FALSE(report.notes.empty());
-  EXPECT_NE(std::string::npos,
-            report.notes.front().known_variant.find("--abandoned-jobs at-next-grab"))
-      << report.notes.front().known_variant;
+  const auto& note = report.notes.front();
+  EXPECT_NE(std::string::npos, note.known_variant.find("--abandoned-jobs at-next-grab"))
+      << note.known_variant;
+  // Written down, it is an IMPL scenario naming both choices, never a failing one: the reference
+  // shows its default, the target the option's variant.
+  EXPECT_TRUE(note.reproduces) << note.reproduction;
+  const auto s = scenario::load_scenario_string(note.yaml, "note.yaml");
+  EXPECT_EQ("IMPL", s.level);
+  ASSERT_EQ(2u, s.variants.size());
+  EXPECT_EQ("reference-default", s.variants[0].name);
+  EXPECT_EQ("abandoned-jobs-at-next-grab", s.variants[1].name);
+  EXPECT_EQ(std::vector<std::string>{"CLIENT-DEATH-STATUS"}, s.requirements);
+  const auto on_target = engine::run_suite({s}, *target, {}).at(0);
+  EXPECT_EQ(engine::verdict::informational, on_target.result);
+  EXPECT_EQ("abandoned-jobs-at-next-grab", on_target.variant);
 }
 
 }  // namespace

@@ -75,3 +75,13 @@ def test_c_gearmand_shows_divergences_that_reproduce(tmp_path):
     assert found, r.stdout
     for d in found:
         assert d["reproduces"], d
+    # What explore wrote is ready to use: a divergence passes on the default reference with a
+    # plain `gearspec run FILE` (seed 7 needs --can-do-wake no, which the file declares) and fails
+    # on C; a known variant is an IMPL scenario, informational on both.
+    assert any("reference_options:" in open(d["scenario"]).read() for d in data["divergences"]), r.stdout
+    for d in data["divergences"]:
+        assert run(d["scenario"]).returncode == 0, d["scenario"]
+        assert run(d["scenario"], "--spawn", spawn).returncode == 1, d["scenario"]
+    for d in data["known_variants"]:
+        assert "level: IMPL" in open(d["scenario"]).read()
+        assert run(d["scenario"]).returncode == 0 and run(d["scenario"], "--spawn", spawn).returncode == 0
