@@ -41,6 +41,8 @@ exploring:
   --seed N                    the first program's seed (default 1; then N+1, ...)
   --length N                  moves per program (default 14)
   --programs N                stop after N programs (--seed S --programs 1 replays one program)
+  -j N                        run N programs at once, each on its own servers (default: JOBS_DEFAULT;
+                              -j 1 also finds each kind first at the same seed every run)
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
                               disconnect, kill, cut_packet
@@ -56,7 +58,7 @@ output:
 bool explore_option_takes_value(std::string_view flag) {
   for (const char* with_value :
        {"--spawn", "--target", "--ref", "--profile", "--time", "--seed", "--length", "--programs",
-        "--weights", "--timeout-scale", "--out", "--json"})
+        "--weights", "--timeout-scale", "--out", "--json", "-j", "--jobs"})
     if (flag == with_value) return true;
   return false;
 }
@@ -102,6 +104,10 @@ int explore_command(const std::vector<std::string_view>& argv) {
         options.length = static_cast<std::size_t>(number(value(), 1, 200));
       } else if (flag == "--programs") {
         options.max_programs = static_cast<std::size_t>(number(value(), 1, 1e9));
+      } else if (flag == "-j" || flag == "--jobs") {
+        options.jobs = static_cast<unsigned>(number(value(), 1, 256));
+      } else if (flag.starts_with("-j") && flag.size() > 2) {
+        options.jobs = static_cast<unsigned>(command_line::number_in_range("-j", flag.substr(2), 1, 256));
       } else if (flag == "--weights") {
         options.moves.apply(value());
       } else if (flag == "--timeout-scale") {

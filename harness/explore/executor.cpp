@@ -29,6 +29,7 @@ class executor {
     names_[2] = "fn2-" + token_;
     uniques_[1] = "uniq-" + token_;
     uniques_[2] = "uniq2-" + token_;
+    for (int n = 3; n <= 5; ++n) uniques_[n] = boundary_unique(n);
     auto sink = [this](const std::string& actor, char direction, std::string text,
                        std::optional<wire::packet> packet) {
       const double at = std::chrono::duration<double, std::milli>(clock::now() - start_).count();
@@ -127,6 +128,13 @@ class executor {
 
   std::string client_id(const std::string& actor) const { return actor + "-" + token_; }
 
+  /// An answer that is one line, OK or ERR: only that word is compared (the texts differ).
+  void answer_word(const std::string& actor, const std::vector<std::string>& lines) {
+    if (lines.empty()) return;
+    const auto& line = lines.front();
+    obs_.windows.back()[actor].admin_lines.push_back(line.substr(0, line.find(' ')));
+  }
+
   std::string handle_of_held(const std::string& worker) {
     auto& held = held_[worker];
     return held.empty() ? std::string() : held.front();
@@ -165,6 +173,14 @@ class executor {
   }
 
   asio::awaitable<void> perform(const action& m) {
+    if (m.what == action::kind::wait) {
+      // The behaviour under test is time itself (CAN_DO_TIMEOUT, epoch jobs): not scaled.
+      obs_.sent.back() = "time passes";
+      asio::steady_timer pause(io_, milliseconds(1600));
+      net::error_code ignored;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      co_return;
+    }
     auto& a = *actors_.at(m.actor);
     if (!a.connected() || a.closed()) {
       obs_.sent.back() = m.actor + ": connection already closed";
@@ -176,10 +192,19 @@ class executor {
         {
           std::vector<std::string> args{names_.at(m.fn), m.unique ? uniques_.at(m.unique) : "",
                                         m.data};
-          if (m.cmd == command::submit_job_epoch) {  // due in an hour: queued, not runnable
-            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                std::chrono::system_clock::now().time_since_epoch());
-            args.insert(args.begin() + 2, std::to_string(now.count() + 3600));
+          if (m.cmd == command::submit_job_epoch) {
+            // In an hour: queued, never runnable during the program. Soon: the first whole
+            // second at least 0.5 s ahead (as a scenario's ${epochsoon}), due after a `wait`.
+            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            const long long due = m.soon ? (now_ms + 500 + 999) / 1000 : now_ms / 1000 + 3600;
+            args.insert(args.begin() + 2, std::to_string(due));
+          } else if (m.cmd == command::submit_reduce_job ||
+                     m.cmd == command::submit_reduce_job_background) {
+            args.insert(args.begin() + 2, {names_.at(2), ""});  // reducer f2, no aggregator
+          } else if (m.cmd == command::submit_job_sched) {
+            args.insert(args.begin() + 2, {"0", "*", "*", "*", "*"});  // every hour on the hour
           }
           co_await send(a, m.cmd, std::move(args));
         }
@@ -203,7 +228,9 @@ class executor {
       }
       case action::kind::can_do: {
         std::vector<std::string> args{names_.at(m.fn)};
-        co_await send(a, command::can_do, std::move(args));
+        if (m.cmd == command::can_do_timeout) args.push_back("1000");
+        co_await send(a, m.cmd == command::can_do_timeout ? m.cmd : command::can_do,
+                      std::move(args));
       } break;
       case action::kind::cant_do: {
         std::vector<std::string> args{names_.at(m.fn)};
@@ -282,6 +309,27 @@ class executor {
         std::sort(w.admin_lines.begin(), w.admin_lines.end());
         break;
       }
+      case action::kind::admin_cancel: {
+        const auto& theirs = submitted_[m.target];
+        if (static_cast<std::size_t>(m.job) >= theirs.size() || theirs[m.job].empty()) {
+          obs_.sent.back() = "adm: no handle for that submission (nothing sent)";
+          break;
+        }
+        obs_.handle_used.back() = symbol(theirs[m.job]);
+        std::string command_line = "cancel job " + theirs[m.job];
+        const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
+        obs_.sent.back() = "adm > cancel job " + symbol(theirs[m.job]);  // comparable
+        answer_word(m.actor, lines);
+        break;
+      }
+      case action::kind::admin_maxqueue: {
+        std::string command_line = "maxqueue " + names_.at(m.fn) + (m.job ? " 1" : "");
+        const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
+        answer_word(m.actor, lines);
+        break;
+      }
+      case action::kind::wait:
+        break;  // handled above
       case action::kind::disconnect:
         obs_.sent.back() = m.actor + " disconnects";
         a.close(false);
@@ -386,7 +434,7 @@ class executor {
     for (std::size_t i = 0; i < out.args.size() && i < shape.arg_count; ++i) {
       auto& arg = out.args[i];
       const auto name = shape.arg_names[i];
-      if (name == "epoch") arg = "in-an-hour";
+      if (name == "epoch") arg = "due";
       if (name == "handle") {
         const auto it = handles_.find(arg);
         arg = it != handles_.end()

@@ -1,10 +1,14 @@
 #include "harness/explore/explore.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "harness/engine/capabilities.hpp"
 #include "harness/engine/runner.hpp"
@@ -232,6 +236,8 @@ std::string var_of(const std::string& symbol, std::set<std::string>& captured, b
   if (symbol == "f2") return "\"${fn2}\"";
   if (symbol == "u1") return "\"${uniq}\"";
   if (symbol == "u2") return "\"${uniq2}\"";
+  if (symbol == "u3" || symbol == "u4" || symbol == "u5")
+    return "\"" + boundary_unique(symbol[1] - '0') + "\"";
   if (symbol == "*") return "{any: true}";
   std::string quoted = "\"";
   for (char c : symbol) {
@@ -259,19 +265,27 @@ std::string send_step(const action& a, const std::string& handle, std::set<std::
   const auto fn = a.fn == 1 ? std::string("\"${fn}\"") : std::string("\"${fn2}\"");
   const auto uniq = a.unique == 0   ? std::string("\"\"")
                     : a.unique == 1 ? std::string("\"${uniq}\"")
-                                    : std::string("\"${uniq2}\"");
+                    : a.unique == 2 ? std::string("\"${uniq2}\"")
+                                    : "\"" + boundary_unique(a.unique) + "\"";
   const auto h = handle.empty() ? std::string() : var_of(handle, captured, false);
   switch (a.what) {
     case action::kind::submit:
       return std::string("{send: ") + std::string(wire::name(a.cmd)) + ", args: [" + fn + ", " +
-             uniq + (a.cmd == command::submit_job_epoch ? ", \"${epoch3600}\"" : "") + ", \"" +
-             a.data + "\"]}";
+             uniq +
+             (a.cmd == command::submit_job_epoch
+                  ? (a.soon ? ", \"${epochsoon}\"" : ", \"${epoch3600}\"")
+              : a.cmd == command::submit_reduce_job || a.cmd == command::submit_reduce_job_background
+                  ? ", \"${fn2}\", \"\""
+              : a.cmd == command::submit_job_sched ? ", \"0\", \"*\", \"*\", \"*\", \"*\""
+                                                   : "") +
+             ", \"" + a.data + "\"]}";
     case action::kind::option:
       return "{send: OPTION_REQ, args: [exceptions]}";
     case action::kind::get_status:
       return h.empty() ? "" : "{send: GET_STATUS, args: [" + h + "]}";
     case action::kind::can_do:
-      return "{send: CAN_DO, args: [" + fn + "]}";
+      return a.cmd == command::can_do_timeout ? "{send: CAN_DO_TIMEOUT, args: [" + fn + ", \"1000\"]}"
+                                              : "{send: CAN_DO, args: [" + fn + "]}";
     case action::kind::cant_do:
       return "{send: CANT_DO, args: [" + fn + "]}";
     case action::kind::reset:
@@ -289,7 +303,10 @@ std::string send_step(const action& a, const std::string& handle, std::set<std::
              a.data + "\"]}";
     case action::kind::admin_status:
     case action::kind::admin_workers:
-      return "";
+    case action::kind::admin_cancel:
+    case action::kind::admin_maxqueue:
+    case action::kind::wait:
+      return "";  // written by render_steps
     case action::kind::disconnect:
       return "disconnect";
     case action::kind::kill:
@@ -456,6 +473,21 @@ std::string render_steps(const program& p, const observation& o) {
                (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + admin_end(i);
       continue;
     }
+    if (a.what == action::kind::wait) steps += "  - sleep: 1600ms\n";
+    if (a.what == action::kind::admin_cancel || a.what == action::kind::admin_maxqueue) {
+      // The answer's first word (OK or ERR), then what the command did to the others' windows.
+      const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
+      std::string line;
+      if (a.what == action::kind::admin_maxqueue) {
+        line = std::string("maxqueue ") + (a.fn == 1 ? "${fn}" : "${fn2}") + (a.job ? " 1" : "");
+      } else if (!handle.empty()) {
+        const auto quoted = var_of(handle, captured, false);  // "\"$h1\""
+        line = "cancel job " + quoted.substr(1, quoted.size() - 2);
+      }
+      if (!line.empty() && !w.admin_lines.empty())
+        steps += "  - adm: {admin: \"" + line + "\", response: " +
+                 (w.admin_lines.front() == "OK" ? "ok" : "err") + "}\n";
+    }
     const auto sent = send_step(a, handle, captured);
     if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
     if (a.what == action::kind::cut_packet) steps += "  - " + a.actor + ": kill\n";
@@ -610,7 +642,9 @@ explore_report run_explore(
     const explore_options& o) {
   explore_report report;
   const auto start = clock::now();
+  std::mutex say_lock;
   auto say = [&](const std::string& line) {
+    const std::lock_guard<std::mutex> lock(say_lock);
     if (o.progress) o.progress(line);
   };
   auto time_left = [&] { return clock::now() - start < o.time_budget; };
@@ -638,27 +672,29 @@ explore_report run_explore(
     }
     for (const auto& line : report.not_explored) say("not explored: " + line);
   }
+  // Programs run on `jobs` threads; seeds are handed out in order, so a set of programs
+  // (--programs) is the same whatever the number of threads. Shared state is under one lock;
+  // shrinking, the long part, runs outside it.
+  std::mutex state;
+  std::map<std::string, std::size_t> shrinking;  // kinds being shrunk -> programs seen meanwhile
+  std::atomic<std::size_t> started{0};
   auto last_progress = clock::now();
-  for (std::uint64_t seed = o.seed;
-       time_left() && (!o.max_programs || report.programs < o.max_programs); ++seed) {
-    if (clock::now() - last_progress >= std::chrono::seconds(10)) {  // a sign of life
-      last_progress = clock::now();
-      say(std::to_string(report.programs) + " programs so far, " +
-          std::to_string(report.divergences.size()) + " divergence(s), " +
-          std::to_string(report.notes.size()) + " known variant(s)");
-    }
+  auto explore_program = [&](std::uint64_t seed) {
     const auto p = generate(seed, moves, o.length);
     const auto r = run_both(target, reference, p, o.run);
-    ++report.programs;
-    if (!r.reference.error.empty() || !r.target.error.empty()) {
-      ++report.errors;
-      if (report.first_error.empty())
-        report.first_error = std::string("seed ") + std::to_string(seed) + ": " +
-                             (r.reference.error.empty() ? "target: " + r.target.error
-                                                        : "reference: " + r.reference.error);
-      continue;
+    {
+      const std::lock_guard<std::mutex> lock(state);
+      ++report.programs;
+      if (!r.reference.error.empty() || !r.target.error.empty()) {
+        ++report.errors;
+        if (report.first_error.empty())
+          report.first_error = std::string("seed ") + std::to_string(seed) + ": " +
+                               (r.reference.error.empty() ? "target: " + r.target.error
+                                                          : "reference: " + r.reference.error);
+        return;
+      }
     }
-    if (!r.found) continue;
+    if (!r.found) return;
     const auto kind = r.found->kind;
 
     // Implementation-defined variants: the reference with one of its IMPL options may behave as
@@ -699,7 +735,16 @@ explore_report run_explore(
         }
       return false;
     };
-    if (known(report.divergences) || known(report.notes)) continue;
+    {
+      // One thread shrinks each kind; the others only count the programs that show it.
+      const std::lock_guard<std::mutex> lock(state);
+      if (known(report.divergences) || known(report.notes)) return;
+      if (auto it = shrinking.find(group); it != shrinking.end()) {
+        ++it->second;
+        return;
+      }
+      shrinking[group] = 0;
+    }
     say(std::string("seed ") + std::to_string(seed) + ": " + judged->kind +
         (judged_by_variant ? " (against the reference with " + variant_text + ")" : "") +
         (explained ? " (as the reference with " + variant_text + ")" : "") + "; shrinking");
@@ -719,7 +764,11 @@ explore_report run_explore(
     if (!final_run.found) {  // did not stay: keep the original program
       f.shrunk = p;
       final_run = run_both(target, judge, p, o.run);
-      if (!final_run.found) continue;
+      if (!final_run.found) {
+        const std::lock_guard<std::mutex> lock(state);
+        shrinking.erase(group);  // a later program of this kind may do better
+        return;
+      }
     }
     f.found = *final_run.found;
     if (!f.judged_with.empty())
@@ -749,6 +798,9 @@ explore_report run_explore(
     }
     f.yaml = render_yaml(f, target.describe());
     check_reproduction(f, target, reference, o);
+    const std::lock_guard<std::mutex> lock(state);
+    f.seen += shrinking[group];
+    shrinking.erase(group);
     if (!o.out_dir.empty()) {
       std::filesystem::create_directories(o.out_dir);
       f.yaml_path = o.out_dir + std::string("/") + slug(f.found.kind).substr(0, 48) + "-" +
@@ -760,7 +812,26 @@ explore_report run_explore(
         std::to_string(runs) + " runs; scenario " +
         (f.reproduces ? "reproduces" : "does NOT reproduce") + " (" + f.reproduction + ")");
     (f.known_variant.empty() ? report.divergences : report.notes).push_back(std::move(f));
-  }
+  };
+  auto worker = [&] {
+    for (;;) {
+      if (!time_left()) return;
+      const std::size_t n = started.fetch_add(1);
+      if (o.max_programs && n >= o.max_programs) return;
+      explore_program(o.seed + n);
+      const std::lock_guard<std::mutex> lock(state);
+      if (clock::now() - last_progress >= std::chrono::seconds(10)) {  // a sign of life
+        last_progress = clock::now();
+        say(std::to_string(report.programs) + " programs so far, " +
+            std::to_string(report.divergences.size()) + " divergence(s), " +
+            std::to_string(report.notes.size()) + " known variant(s)");
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
   return report;
 }
 

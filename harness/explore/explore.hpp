@@ -67,6 +67,8 @@ struct explore_options {
   std::uint64_t seed = 1;
   std::size_t length = 14;  ///< moves per program
   std::size_t max_programs = 0;  ///< stop after this many programs (0: only the time budget)
+  /// Programs run at once (each with its own servers); 1 runs them one after another.
+  unsigned jobs = 1;
   weights moves;
   run_settings run;
   std::string out_dir;                               ///< scenarios written here ("" = not written)

@@ -25,7 +25,10 @@ const std::vector<std::pair<action::kind, std::string>>& kinds() {
       {action::kind::admin_workers, "admin_workers"},
       {action::kind::disconnect, "disconnect"},
       {action::kind::kill, "kill"},
-      {action::kind::cut_packet, "cut_packet"}};
+      {action::kind::cut_packet, "cut_packet"},
+      {action::kind::admin_cancel, "admin_cancel"},
+      {action::kind::admin_maxqueue, "admin_maxqueue"},
+      {action::kind::wait, "wait"}};
   return all;
 }
 
@@ -49,6 +52,24 @@ command weighted(std::mt19937_64& rng, const std::vector<std::pair<command, doub
 }
 
 }  // namespace
+
+const char* unique_kind(int unique) {
+  switch (unique) {
+    case 3:
+      return "64-byte key";
+    case 4:
+      return "63-byte key";
+    case 5:
+      return "key with spaces";
+    default:
+      return "key";
+  }
+}
+
+std::string boundary_unique(int unique) {
+  if (unique == 5) return " key  with spaces ";
+  return unique == 3 ? "u64-" + std::string(60, 'k') : "u63-" + std::string(59, 'k');
+}
 
 const std::vector<std::string>& kind_names() {
   static const std::vector<std::string> names = [] {
@@ -113,6 +134,9 @@ std::vector<std::string> weights::exclude_missing(const std::set<std::string>& m
   drop_command(submits, command::submit_job_low, "submit-low");
   drop_command(submits, command::submit_job_low_bg, "submit-low-background");
   drop_command(submits, command::submit_job_epoch, "submit-epoch");
+  drop_command(submits, command::submit_reduce_job, "submit-reduce");
+  drop_command(submits, command::submit_reduce_job_background, "submit-reduce");
+  drop_command(can_dos, command::can_do_timeout, "can-do-timeout");
   drop_command(grabs, command::grab_job, "grab-job");
   drop_command(grabs, command::grab_job_uniq, "grab-job-uniq");
   drop_command(grabs, command::grab_job_all, "grab-job-all");
@@ -124,6 +148,8 @@ std::vector<std::string> weights::exclude_missing(const std::set<std::string>& m
   drop_kind("admin_status", "admin-status");
   drop_kind("admin_workers", "admin-workers");
   drop_kind("admin_workers", "set-client-id");
+  drop_kind("admin_cancel", "admin-cancel-job");
+  drop_kind("admin_maxqueue", "admin-maxqueue");
   return excluded;
 }
 
@@ -182,6 +208,9 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     allow(action::kind::work, !grabbed.empty() && !w.works.empty());
     allow(action::kind::admin_status, p.admin);
     allow(action::kind::admin_workers, p.admin);
+    allow(action::kind::admin_cancel, p.admin && !submitted.empty());
+    allow(action::kind::admin_maxqueue, p.admin);
+    allow(action::kind::wait, true);
     const bool can_end = m.alive.size() > 1;  // keep someone to act
     allow(action::kind::disconnect, can_end);
     allow(action::kind::kill, can_end);
@@ -194,7 +223,8 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         a.actor = pick(rng, live_clients);
         a.cmd = weighted(rng, w.submits);
         a.fn = std::bernoulli_distribution(0.75)(rng) ? 1 : 2;
-        a.unique = std::discrete_distribution<int>({3, 5, 2})(rng);
+        a.unique = std::discrete_distribution<int>(w.uniques.begin(), w.uniques.end())(rng);
+        a.soon = a.cmd == command::submit_job_epoch && std::bernoulli_distribution(0.5)(rng);
         a.data = std::string("d") + std::to_string(++data_counter);
         ++m.submissions[a.actor];
         break;
@@ -213,6 +243,7 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
                : std::bernoulli_distribution(0.8)(rng) ? 1
                                                        : 2;
         m.abilities[a.actor].insert(a.fn);
+        a.cmd = weighted(rng, w.can_dos);
         break;
       }
       case action::kind::cant_do:
@@ -241,6 +272,18 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
       case action::kind::admin_workers:
         a.actor = "adm";
         break;
+      case action::kind::wait:  // nobody acts: the barrier after it asks every connection
+        break;
+      case action::kind::admin_cancel:
+        a.actor = "adm";
+        a.target = pick(rng, submitted);
+        a.job = std::uniform_int_distribution<int>(0, m.submissions[a.target] - 1)(rng);
+        break;
+      case action::kind::admin_maxqueue:
+        a.actor = "adm";
+        a.fn = std::bernoulli_distribution(0.75)(rng) ? 1 : 2;
+        a.job = std::bernoulli_distribution(0.7)(rng) ? 1 : 0;
+        break;
       case action::kind::disconnect:
       case action::kind::kill:
       case action::kind::cut_packet: {
@@ -251,7 +294,15 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         break;
       }
     }
+    // An epoch job due soon falls due during a wait, never between two ordinary moves (where a
+    // slow machine would move its NOOP into another window than a fast one does).
+    const bool due_soon = a.soon;
     p.actions.push_back(std::move(a));
+    if (due_soon && p.actions.size() < length) {
+      action pause;
+      pause.what = action::kind::wait;
+      p.actions.push_back(std::move(pause));
+    }
   }
   return p;
 }
@@ -262,13 +313,16 @@ std::string describe(const action& a) {
     case action::kind::submit:
       return out + std::string(wire::name(a.cmd)) + std::string(" f") + std::to_string(a.fn) +
              (a.unique ? std::string(" u") + std::to_string(a.unique) : " (no unique)") +
-             (a.cmd == command::submit_job_epoch ? " due in an hour" : "") + " '" + a.data + "'";
+             (a.cmd == command::submit_job_epoch ? (a.soon ? " due soon" : " due in an hour") : "") +
+             (a.unique >= 3 ? std::string(" (a ") + unique_kind(a.unique) + ")" : "") + " '" +
+             a.data + "'";
     case action::kind::option:
       return out + "OPTION_REQ exceptions";
     case action::kind::get_status:
       return out + std::string("GET_STATUS of its submission ") + std::to_string(a.job + 1);
     case action::kind::can_do:
-      return out + std::string("CAN_DO f") + std::to_string(a.fn);
+      return out + std::string(a.cmd == command::can_do_timeout ? "CAN_DO_TIMEOUT f" : "CAN_DO f") +
+             std::to_string(a.fn) + (a.cmd == command::can_do_timeout ? " 1000" : "");
     case action::kind::cant_do:
       return out + std::string("CANT_DO f") + std::to_string(a.fn);
     case action::kind::reset:
@@ -284,6 +338,12 @@ std::string describe(const action& a) {
       return out + "admin status";
     case action::kind::admin_workers:
       return out + "admin workers";
+    case action::kind::admin_cancel:
+      return out + "admin cancel job of " + a.target + "'s submission " + std::to_string(a.job + 1);
+    case action::kind::admin_maxqueue:
+      return out + "admin maxqueue f" + std::to_string(a.fn) + (a.job ? " 1" : " (no limit)");
+    case action::kind::wait:
+      return "time passes (1.6 s)";
     case action::kind::disconnect:
       return out + "disconnects";
     case action::kind::kill:

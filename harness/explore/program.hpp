@@ -18,10 +18,11 @@ namespace gearspec::explore {
 struct action {
   enum class kind {
     submit,      ///< client: a SUBMIT_JOB* (cmd) of function fn with unique and data; an
-                 ///< epoch job is due in an hour (queued, never runnable during the program)
+                 ///< epoch job is due in an hour, or soon (within 1.5 s: a `wait` makes it due);
+                 ///< a reduce job names f2 as its reducer; SUBMIT_JOB_SCHED any time
     option,      ///< client: OPTION_REQ "exceptions"
     get_status,  ///< client: GET_STATUS of the job it submitted `job` submissions ago (0 = last)
-    can_do,      ///< worker: CAN_DO fn
+    can_do,      ///< worker: CAN_DO fn, or CAN_DO_TIMEOUT fn 1000 (cmd)
     cant_do,     ///< worker: CANT_DO fn
     reset,       ///< worker: RESET_ABILITIES
     grab,        ///< worker: cmd is GRAB_JOB, GRAB_JOB_UNIQ or GRAB_JOB_ALL
@@ -30,6 +31,10 @@ struct action {
                  ///< held job; nothing if it holds none on that server
     admin_status,   ///< admin: "status"
     admin_workers,  ///< admin: "workers" (every actor then names itself with SET_CLIENT_ID)
+    admin_cancel,   ///< admin: "cancel job H" for client `target`'s submission `job` (C's command)
+    admin_maxqueue, ///< admin: "maxqueue fn 1" (job 1), or "maxqueue fn" (job 0: no limit again)
+    wait,           ///< time passes (1.6 s): CAN_DO_TIMEOUTs and epoch jobs due soon fire (a
+                    ///< submit of an epoch job due soon is always followed by one)
     disconnect,     ///< any actor: FIN
     kill,           ///< any actor: RST
     cut_packet,     ///< client or worker: half of a SUBMIT_JOB / WORK_COMPLETE, then RST
@@ -38,9 +43,13 @@ struct action {
   std::string actor;  ///< "c1", "w2", "adm"
   wire::command cmd = wire::command::noop;
   int fn = 1;      ///< function f1, f2
-  int unique = 0;  ///< 0: empty unique; 1, 2: u1, u2
+  /// 0: empty unique; 1, 2: u1, u2; at the size limits servers enforce: 3, a 64-byte key, 4, a
+  /// 63-byte key; 5, a key with leading, trailing and double spaces.
+  int unique = 0;
   std::string data;
   int job = 0;
+  bool soon = false;   ///< submit of an epoch job: due within 1.5 s rather than in an hour
+  std::string target;  ///< admin_cancel: the client whose submission is cancelled
 };
 
 /// Relative weights of the kinds of moves (configurable: --weights).
@@ -49,13 +58,20 @@ struct weights {
                                    {"can_do", 2},       {"cant_do", 0.5},       {"reset", 0.3},
                                    {"grab", 6},         {"pre_sleep", 1},       {"work", 4},
                                    {"admin_status", 1}, {"admin_workers", 0.7}, {"disconnect", 1.5},
-                                   {"kill", 2},         {"cut_packet", 0.3}};
+                                   {"kill", 2},         {"cut_packet", 0.3},    {"admin_cancel", 0.4},
+                                   {"admin_maxqueue", 0.3}, {"wait", 0.15}};
   /// Which request each submit, grab and work move sends, and how often.
   std::vector<std::pair<wire::command, double>> submits{
       {wire::command::submit_job, 4},        {wire::command::submit_job_bg, 2},
       {wire::command::submit_job_high, 1},   {wire::command::submit_job_high_bg, 0.5},
       {wire::command::submit_job_low, 1},    {wire::command::submit_job_low_bg, 0.5},
-      {wire::command::submit_job_epoch, 0.5}};
+      {wire::command::submit_job_epoch, 0.5}, {wire::command::submit_reduce_job, 0.4},
+      {wire::command::submit_reduce_job_background, 0.4}, {wire::command::submit_job_sched, 0.15}};
+  /// CAN_DO or CAN_DO_TIMEOUT (1000 ms).
+  std::vector<std::pair<wire::command, double>> can_dos{{wire::command::can_do, 4},
+                                                        {wire::command::can_do_timeout, 1}};
+  /// How often each unique (action::unique) is chosen.
+  std::vector<double> uniques{3, 5, 2, 0.4, 0.3, 0.3};
   std::vector<std::pair<wire::command, double>> grabs{{wire::command::grab_job, 4},
                                                       {wire::command::grab_job_uniq, 2},
                                                       {wire::command::grab_job_all, 1}};
@@ -80,6 +96,13 @@ struct program {
 /// A program of about `length` moves from the seed; every move is legal for its actor at that
 /// point (a connected actor of the right role, a function the worker registered before it works).
 program generate(std::uint64_t seed, const weights& w, std::size_t length = 14);
+
+/// What a boundary unique (action::unique 3 to 5) is, in words.
+const char* unique_kind(int unique);
+
+/// The bytes of boundary unique 3 to 5: 64 or 63 bytes long, or with leading, trailing and double
+/// spaces. Fixed: keys are per function, and every run has functions of its own.
+std::string boundary_unique(int unique);
 
 /// A move, briefly: "c1 SUBMIT_JOB_BG f1 u2 'd3'".
 std::string describe(const action& a);

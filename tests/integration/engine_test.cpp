@@ -399,7 +399,7 @@ TEST(Faults, EmbeddedRestartAndCrashKeepPortAndQueue) {
   for (const char* fault : {"restart", "crash"}) {
     const auto s = make(std::string("f/") + fault, with_fault(fault));
     targets::embedded_target t;
-    server_needs needs{true, true};
+    server_needs needs = restartable(true);
     auto servers = t.start(s.servers, needs);
     const auto port = servers->address("main").port;
     run_options o;
@@ -474,7 +474,7 @@ TEST(Faults, TargetsThatCannotMeetTheNeedsMakeScenariosUnsupported) {
   spawn_target plain("/bin/true {port}");
   spawn_target persistent("/bin/true {port}", 1.0, true);
   targets::embedded_target embedded;
-  const server_needs needs{true, true};
+  const server_needs needs = restartable(true);
   EXPECT_NE(std::string::npos, fixed.unsupported(s.servers, needs).value_or("").find("cannot"));
   EXPECT_NE(std::string::npos,
             plain.unsupported(s.servers, needs).value_or("").find("--persistent"));

@@ -81,8 +81,17 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
           break;
         case action::kind::admin_status:
         case action::kind::admin_workers:
+        case action::kind::admin_maxqueue:
           ASSERT_TRUE(p.admin);
           ASSERT_EQ("adm", a.actor);
+          break;
+        case action::kind::admin_cancel:
+          ASSERT_TRUE(p.admin);
+          ASSERT_EQ("adm", a.actor);
+          ASSERT_LT(a.job, submitted[a.target]);  // a submission that client made
+          break;
+        case action::kind::wait:
+          ASSERT_TRUE(a.actor.empty());  // nobody acts; every connection is asked afterwards
           break;
         case action::kind::disconnect:
         case action::kind::kill:
@@ -93,6 +102,33 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
       }
     }
   }
+}
+
+// The whole protocol is reached: time passing, timers, reduce and scheduled submits, keys at the
+// size limits, and the admin commands with side effects all occur in a few hundred programs.
+TEST(ExploreGenerator, TheWiderProtocolIsGenerated) {
+  const weights w;
+  std::set<std::string> seen;
+  for (std::uint64_t seed = 1; seed <= 600; ++seed)
+    for (const auto& a : generate(seed, w, 14).actions) {
+      seen.insert(kind_name(a.what));
+      if (a.what == action::kind::submit || a.what == action::kind::can_do)
+        seen.insert(std::string(wire::name(a.cmd)));
+      if (a.what == action::kind::submit && a.unique >= 3) seen.insert(unique_kind(a.unique));
+      if (a.soon) seen.insert("epoch soon");
+    }
+  for (std::uint64_t seed = 1; seed <= 600; ++seed) {
+    const auto p = generate(seed, w, 14);
+    for (std::size_t i = 0; i + 1 < p.actions.size(); ++i)
+      if (p.actions[i].soon) EXPECT_EQ(action::kind::wait, p.actions[i + 1].what) << "seed " << seed;
+    }
+  for (const char* expected :
+       {"wait", "admin_cancel", "admin_maxqueue", "CAN_DO_TIMEOUT", "SUBMIT_REDUCE_JOB",
+        "SUBMIT_REDUCE_JOB_BACKGROUND", "SUBMIT_JOB_SCHED", "64-byte key", "63-byte key",
+        "key with spaces", "epoch soon"})
+    EXPECT_TRUE(seen.count(expected)) << expected;
+  EXPECT_EQ(64u, boundary_unique(3).size());
+  EXPECT_EQ(63u, boundary_unique(4).size());
 }
 
 TEST(ExploreGenerator, WeightsSteerAndZeroExcludes) {
@@ -120,6 +156,20 @@ TEST(ExploreGenerator, WhatTheTargetLacksIsLeftOut) {
       EXPECT_NE(wire::command::submit_job_high, a.cmd);
       EXPECT_NE(wire::command::grab_job_uniq, a.cmd);
       EXPECT_NE(action::kind::admin_status, a.what);
+    }
+  weights c_only;  // what Perl 1.130 lacks of the moves that reach beyond the basics
+  const auto perl = c_only.exclude_missing(
+      {"submit-reduce", "can-do-timeout", "admin-cancel-job", "admin-maxqueue"});
+  EXPECT_EQ((std::vector<std::string>{
+                "SUBMIT_REDUCE_JOB (submit-reduce)", "SUBMIT_REDUCE_JOB_BACKGROUND (submit-reduce)",
+                "CAN_DO_TIMEOUT (can-do-timeout)", "admin_cancel (admin-cancel-job)",
+                "admin_maxqueue (admin-maxqueue)"}),
+            perl);
+  for (std::uint64_t seed = 1; seed <= 500; ++seed)
+    for (const auto& a : generate(seed, c_only, 20).actions) {
+      EXPECT_NE(wire::command::submit_reduce_job, a.cmd);
+      EXPECT_NE(wire::command::can_do_timeout, a.cmd);
+      EXPECT_TRUE(a.what != action::kind::admin_cancel && a.what != action::kind::admin_maxqueue);
     }
   weights none;
   none.exclude_missing({"grab-job", "grab-job-uniq", "grab-job-all"});
@@ -164,9 +214,10 @@ TEST(Explore, TheReferenceAgainstItselfShowsNothing) {
   auto target = reference();
   auto ref = reference();
   explore_options o;
-  o.time_budget = std::chrono::seconds(3);
+  o.time_budget = std::chrono::seconds(4);
+  o.jobs = 4;  // programs side by side, as the command line runs them by default
   const auto report = run_explore(*target, *ref, reference_with, o);
-  EXPECT_GT(report.programs, 3u);
+  EXPECT_GT(report.programs, 8u);
   EXPECT_EQ(0u, report.errors) << report.first_error;
   EXPECT_TRUE(report.divergences.empty()) << report.divergences.front().yaml;
   EXPECT_TRUE(report.notes.empty());
