@@ -356,7 +356,7 @@ PYBIND11_MODULE(_gearspec, m) {
       "explore",
       [](std::vector<std::string> targets, std::string spawn, py::dict reference_options,
          double seconds, std::uint64_t seed, std::size_t length, std::string weights,
-         double timeout_scale, std::string out_dir, std::size_t programs) {
+         double timeout_scale, std::string out_dir, std::size_t programs, unsigned jobs) {
         auto target = make_target(targets, spawn, false, reference_options, timeout_scale);
         auto reference = make_target({}, "", false, py::dict(), timeout_scale);
         explore::explore_options options;
@@ -364,6 +364,7 @@ PYBIND11_MODULE(_gearspec, m) {
         options.seed = seed;
         options.length = length;
         options.max_programs = programs;
+        options.jobs = jobs ? jobs : explore::default_jobs();
         try {
           if (!weights.empty()) options.moves.apply(weights);
         } catch (const std::invalid_argument& e) {
@@ -381,7 +382,7 @@ PYBIND11_MODULE(_gearspec, m) {
       },
       py::arg("targets"), py::arg("spawn"), py::arg("reference_options"), py::arg("seconds"),
       py::arg("seed"), py::arg("length"), py::arg("weights"), py::arg("timeout_scale"),
-      py::arg("out_dir"), py::arg("programs"));
+      py::arg("out_dir"), py::arg("programs"), py::arg("jobs"));
 
   py::class_<engine::capability_report>(
       m, "Capabilities", "What a capability probe found: present names, missing name -> why.")

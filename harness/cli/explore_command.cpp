@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -26,22 +27,26 @@ and against the embedded reference server, and reports where what a connection o
 Each kind of divergence is shrunk to a minimal program and written as a scenario in the suite's
 format (expectations: what the reference did), which is then run against both to check that it
 reproduces. A difference that the reference shows too with one of its implementation-defined
-options is reported as a known variant, not a divergence. Exit code: 0 no divergence, 1 at least
-one, 2 a usage error.
+options is reported as a known variant, not a divergence; one that the --profile lists under
+explore: is a known defect of that server, listed apart. Exit code: 0 no divergence (or only
+known ones), 1 at least one other (its scenario is printed when a profile is given), 2 a usage
+error or nothing could be explored.
 
 target (default: the embedded reference server itself):
   --spawn 'COMMAND {port}'    start COMMAND per program (and per shrinking run)
   --target HOST:PORT          an existing server (programs use their own function names)
   --ref OPTION[=VALUE]        the target is the embedded reference server with this option
                               (e.g. --ref emulate=hold-job-created)
-  --profile FILE              the target's profile: its name labels the report
+  --profile FILE              the target's profile: its name labels the report, and the
+                              divergences it lists under explore: do not fail the run
 
 exploring:
   --time DURATION             how long to explore (default 60s)
   --seed N                    the first program's seed (default 1; then N+1, ...)
   --length N                  moves per program (default 14)
   --programs N                stop after N programs (--seed S --programs 1 replays one program)
-  -j N                        run N programs at once, each on its own servers (default: JOBS_DEFAULT;
+  -j N                        run N programs at once, each on its own servers (default: 4 per
+                              processor core, at most 16: programs mostly wait on round trips;
                               -j 1 also finds each kind first at the same seed every run)
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
@@ -67,7 +72,9 @@ int explore_command(const std::vector<std::string_view>& argv) {
   targets::target_spec target_spec;
   explore::explore_options options;
   options.time_budget = std::chrono::seconds(60);
+  options.jobs = explore::default_jobs();
   std::string json_path, label;
+  std::optional<scenario::profile> profile;
   try {
     for (std::size_t i = 0; i < argv.size(); ++i) {
       const std::string flag(argv[i]);
@@ -94,8 +101,8 @@ int explore_command(const std::vector<std::string_view>& argv) {
         target_spec.reference_options.emplace_back(v.substr(0, eq),
                                                    eq == std::string::npos ? "" : v.substr(eq + 1));
       } else if (flag == "--profile") {
-        const auto p = scenario::load_profile_file(value());
-        label = p.implementation + " " + p.version;
+        profile = scenario::load_profile_file(value());
+        label = profile->implementation + " " + profile->version;
       } else if (flag == "--time") {
         options.time_budget = scenario::parse_duration(value(), {"--time", 0, 0});
       } else if (flag == "--seed") {
@@ -165,7 +172,18 @@ int explore_command(const std::vector<std::string_view>& argv) {
       if (!f.yaml_path.empty()) std::cout << "      written to " << f.yaml_path << "\n";
     }
   };
-  list("divergences (distinct kinds):", report.divergences);
+  // Divergences the profile already explains (a known defect of this server) are listed apart
+  // and do not fail the run; any other fails it.
+  std::vector<explore::finding> unknown, known;
+  for (const auto& f : report.divergences)
+    (profile && profile->known_divergence(f.found.kind) ? known : unknown).push_back(f);
+  list("divergences (distinct kinds):", unknown);
+  if (!known.empty()) {
+    list("known divergences (in the profile):", known);
+    for (const auto& f : known)
+      std::cout << "  " << f.found.kind << ": " << profile->known_divergence(f.found.kind)->reason
+                << "\n";
+  }
   list("known variants (implementation-defined, not divergences):", report.notes);
   if (!report.not_explored.empty()) {
     std::cout << "not explored (the target lacks them, as its capability probe found):\n";
@@ -174,11 +192,19 @@ int explore_command(const std::vector<std::string_view>& argv) {
   if (report.errors)
     std::cout << report.errors << " program(s) could not run; the first: " << report.first_error
               << "\n";
-  char line[160];
+  if (profile && !unknown.empty()) {
+    // What a CI log needs to act on: each new divergence as the scenario that reproduces it.
+    std::cout << "\nnot in the profile " << profile->file << ", as scenarios:\n";
+    for (const auto& f : unknown) std::cout << "---\n" << f.yaml;
+  }
+  const bool explored_nothing = report.programs == report.errors;
+  char line[200];
   std::snprintf(line, sizeof line,
-                "%s: %zu programs in %.1f s, %zu divergence(s), %zu known variant(s), %zu error(s)",
-                report.divergences.empty() ? "OK" : "DIVERGENT", report.programs, took,
-                report.divergences.size(), report.notes.size(), report.errors);
+                "%s: %zu programs in %.1f s, %zu divergence(s)%s, %zu known variant(s), %zu error(s)",
+                explored_nothing ? "NOTHING EXPLORED" : unknown.empty() ? "OK" : "DIVERGENT",
+                report.programs, took, report.divergences.size(),
+                known.empty() ? "" : (" (" + std::to_string(known.size()) + " in the profile)").c_str(),
+                report.notes.size(), report.errors);
   std::cout << line << "\n";
 
   if (!json_path.empty()) {
@@ -198,6 +224,8 @@ int explore_command(const std::vector<std::string_view>& argv) {
         json.key("move").value(f.found.move).key("actor").value(f.found.actor);
         json.key("known_variant").value(f.known_variant).key("reproduces").value(f.reproduces);
         json.key("reproduction").value(f.reproduction).key("scenario").value(f.yaml_path);
+        const auto* in_profile = profile ? profile->known_divergence(f.found.kind) : nullptr;
+        json.key("in_profile").value(in_profile ? in_profile->reason : std::string());
         json.key("yaml").value(f.yaml).end_object();
       }
       json.end_array();
@@ -206,7 +234,12 @@ int explore_command(const std::vector<std::string_view>& argv) {
     write("known_variants", report.notes);
     json.end_object().newline();
   }
-  return report.divergences.empty() ? exit_ok : exit_divergences;
+  if (explored_nothing) {
+    std::cerr << "gearspec explore: no program could run, so nothing was explored"
+              << (report.first_error.empty() ? "" : ": " + report.first_error) << "\n";
+    return exit_usage;
+  }
+  return unknown.empty() ? exit_ok : exit_divergences;
 }
 
 }  // namespace gearspec::cli

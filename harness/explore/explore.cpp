@@ -185,6 +185,7 @@ const std::vector<std::pair<reference_option, const char*>>& variants() {
       {{"can-do-wake", "no"}, "SLEEP-CAN-DO-WAKE"},
       {{"grab-all", "assign-all"}, "SUBMIT-REDUCE"},
       {{"exceptions", ""}, "EXC-NOT-OPTED"},
+      {{"timeout-policy", "fail"}, "WORKER-TIMEOUT"},
   };
   return all;
 }
@@ -634,6 +635,10 @@ void check_reproduction(finding& f, engine::target& target, engine::target& refe
 }
 
 }  // namespace
+
+unsigned default_jobs() {
+  return std::clamp(4 * std::max(1u, std::thread::hardware_concurrency()), 1u, 16u);
+}
 
 explore_report run_explore(
     engine::target& target, engine::target& reference,

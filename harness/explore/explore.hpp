@@ -62,6 +62,10 @@ struct finding {
   bool reproduces = false;
 };
 
+/// Programs run at once by default: 4 per processor core, at most 16 (programs mostly wait on
+/// round trips; docs/performance.md has the measurement).
+unsigned default_jobs();
+
 struct explore_options {
   std::chrono::milliseconds time_budget{60000};
   std::uint64_t seed = 1;

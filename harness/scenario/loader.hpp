@@ -41,13 +41,27 @@ struct profile_entry {
   source_mark mark;
 };
 
+/// A divergence `gearspec explore` is known to find on this implementation: its kind (a glob
+/// over the kind text explore reports), why, and the suite scenario that shows it, if any.
+struct explore_entry {
+  std::string pattern;
+  std::string reason;
+  std::string evidence;
+  std::string scenario;
+  source_mark mark;
+};
+
 /// A profile of known deviations for one implementation and version.
 struct profile {
   std::string implementation;
   std::string version;
   std::string description;
   std::vector<profile_entry> entries;
+  std::vector<explore_entry> explore;
   std::string file;
+
+  /// The explore entry whose pattern matches a divergence kind, if any.
+  const explore_entry* known_divergence(const std::string& kind) const;
 
   /// The entry for a scenario id, if any (first match wins).
   const profile_entry* find(const std::string& id) const;

@@ -35,17 +35,41 @@ const profile_entry* profile::find(const std::string& id) const {
   return nullptr;
 }
 
+const explore_entry* profile::known_divergence(const std::string& kind) const {
+  for (const auto& e : explore)
+    if (glob_match(e.pattern, kind)) return &e;
+  return nullptr;
+}
+
 profile load_profile_string(const std::string& yaml, const std::string& name) {
   reader r(name);
   const YAML::Node root = detail::parse_yaml(yaml, name);
   if (!root || !root.IsMap()) throw scenario_error({name, 1, 1}, "a profile must be a mapping");
-  r.only_keys(root, {"implementation", "version", "description", "expectations"}, "a profile");
+  r.only_keys(root, {"implementation", "version", "description", "expectations", "explore"},
+              "a profile");
   profile p;
   p.file = name;
   if (!root["implementation"]) r.fail(root, "a profile needs an implementation name");
   p.implementation = r.scalar(root["implementation"], "implementation");
   if (root["version"]) p.version = r.scalar(root["version"], "version");
   if (root["description"]) p.description = r.scalar(root["description"], "description");
+  if (root["explore"]) {
+    r.require_sequence(root["explore"], "explore");
+    for (const auto& e : root["explore"]) {
+      r.require_map(e, "an explore entry");
+      r.only_keys(e, {"kind", "reason", "evidence", "scenario"}, "an explore entry");
+      explore_entry entry;
+      entry.mark = r.mark(e);
+      if (!e["kind"]) r.fail(e, "an explore entry needs a kind (a glob over explore's kind text)");
+      entry.pattern = r.scalar(e["kind"], "kind");
+      if (!e["reason"]) r.fail(e, "every known divergence needs a reason");
+      entry.reason = r.scalar(e["reason"], "reason");
+      if (!e["evidence"]) r.fail(e, "every known divergence needs evidence (what was observed, where)");
+      entry.evidence = r.scalar(e["evidence"], "evidence");
+      if (e["scenario"]) entry.scenario = r.scalar(e["scenario"], "scenario");
+      p.explore.push_back(std::move(entry));
+    }
+  }
   if (root["expectations"]) {
     r.require_sequence(root["expectations"], "expectations");
     for (const auto& e : root["expectations"]) {

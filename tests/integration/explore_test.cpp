@@ -120,7 +120,9 @@ TEST(ExploreGenerator, TheWiderProtocolIsGenerated) {
   for (std::uint64_t seed = 1; seed <= 600; ++seed) {
     const auto p = generate(seed, w, 14);
     for (std::size_t i = 0; i + 1 < p.actions.size(); ++i)
-      if (p.actions[i].soon) EXPECT_EQ(action::kind::wait, p.actions[i + 1].what) << "seed " << seed;
+      if (p.actions[i].soon) {
+        EXPECT_EQ(action::kind::wait, p.actions[i + 1].what) << "seed " << seed;
+      }
     }
   for (const char* expected :
        {"wait", "admin_cancel", "admin_maxqueue", "CAN_DO_TIMEOUT", "SUBMIT_REDUCE_JOB",

@@ -360,7 +360,8 @@ def run(paths: Union[str, os.PathLike, Iterable] = (), *, scenarios: Sequence[Sc
 
 def explore(*, target=None, spawn: str = "", reference_options: Optional[dict] = None,
             seconds: float = 60.0, seed: int = 1, length: int = 14, weights: str = "",
-            timeout_scale: float = 1.0, out_dir: Union[str, os.PathLike, None] = None, programs: int = 0):
+            timeout_scale: float = 1.0, out_dir: Union[str, os.PathLike, None] = None, programs: int = 0,
+            jobs: int = 0):
     """Differential exploration (as ``gearspec explore``): random legal programs run against the
     target and the embedded reference server for ``seconds``; returns a report with
     ``.programs``, ``.divergences`` and ``.notes`` (known implementation-defined variants), each
@@ -368,10 +369,12 @@ def explore(*, target=None, spawn: str = "", reference_options: Optional[dict] =
     ``.seed``. Target: the embedded reference server by default (``reference_options`` configure
     it, e.g. ``{"emulate": "duplicate-completions"}``), ``target="HOST:PORT"`` or
     ``spawn="COMMAND {port}"``. ``out_dir`` writes each finding's scenario there; ``programs`` stops
-    after that many programs (``seed=S, programs=1`` replays one)."""
+    after that many programs (``seed=S, programs=1`` replays one); ``jobs`` programs run at once
+    (0: the command line's default, 4 per processor core)."""
     targets = [target] if isinstance(target, str) else list(target or [])
     return _gearspec.explore(targets, spawn, reference_options or {}, float(seconds), int(seed), int(length),
-                             weights, float(timeout_scale), str(out_dir) if out_dir else "", int(programs))
+                             weights, float(timeout_scale), str(out_dir) if out_dir else "", int(programs),
+                             int(jobs))
 
 
 def run_yaml(yaml: str, **kwargs) -> Result:

@@ -231,7 +231,7 @@ def test_explore_finds_an_emulated_defect_and_nothing_in_the_reference(tmp_path)
     # The written scenario is the suite's own format: it loads and passes on the reference.
     assert gearspec.run_yaml(found.yaml).passed
     assert (tmp_path / found.yaml_path.split("/")[-1]).exists()
-    clean = gearspec.explore(seconds=2)
+    clean = gearspec.explore(seconds=2, jobs=2)
     assert clean.programs > 0 and not clean.divergences and not clean.notes and not clean.not_explored
     with pytest.raises(ValueError, match="unknown move"):
         gearspec.explore(weights="teleport=1", seconds=1)

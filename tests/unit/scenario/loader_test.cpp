@@ -233,6 +233,43 @@ TEST(ScenarioProfile, EveryDeviationNeedsReasonAndEvidence) {
   }
 }
 
+TEST(ScenarioProfile, KnownExploreDivergencesMatchByKind) {
+  const auto p = load_profile_string(R"(implementation: demo
+explore:
+  - kind: "after grab *, a worker gets NO_JOB where the reference sends JOB_ASSIGN*"
+    reason: r
+    evidence: e
+    scenario: submit/x
+)");
+  ASSERT_EQ(1u, p.explore.size());
+  const auto* e = p.known_divergence(
+      "after grab GRAB_JOB, a worker gets NO_JOB where the reference sends JOB_ASSIGN");
+  ASSERT_NE(nullptr, e);
+  EXPECT_EQ("submit/x", e->scenario);
+  EXPECT_EQ(nullptr, p.known_divergence("after grab GRAB_JOB, a worker gets NOOP where the "
+                                        "reference sends JOB_ASSIGN"));
+  try {
+    load_profile_string("implementation: demo\nexplore:\n  - kind: k\n    reason: r\n", "p.yaml");
+    FAIL() << "no error";
+  } catch (const scenario_error& e2) {
+    EXPECT_EQ(std::string("p.yaml:3:5: every known divergence needs evidence (what was observed, "
+                          "where)"),
+              e2.what());
+  }
+}
+
+TEST(ScenarioLoader, ReferenceOptionsAreNamesWithOptionalValues) {
+  std::string y = minimal;
+  y.insert(y.find("description:"), "reference_options: [can-do-wake=no, exceptions]\n");
+  const auto s = load_scenario_string(y, "s.yaml");
+  ASSERT_EQ(2u, s.reference_options.size());
+  EXPECT_EQ((std::pair<std::string, std::string>{"can-do-wake", "no"}), s.reference_options[0]);
+  EXPECT_EQ((std::pair<std::string, std::string>{"exceptions", ""}), s.reference_options[1]);
+  std::string bad = minimal;
+  bad.insert(bad.find("description:"), "reference_options: [\"--can-do-wake no\"]\n");
+  EXPECT_NE(std::string::npos, load_error(bad).find("must be NAME or NAME=VALUE")) << load_error(bad);
+}
+
 TEST(ScenarioGlob, Patterns) {
   EXPECT_TRUE(glob_match("attach/*", "attach/late"));
   EXPECT_TRUE(glob_match("*late*", "attach/late-attach"));
