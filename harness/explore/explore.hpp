@@ -62,8 +62,8 @@ struct finding {
   bool reproduces = false;
 };
 
-/// Programs run at once by default: 4 per processor core, at most 16 (programs mostly wait on
-/// round trips; docs/performance.md has the measurement).
+/// Programs run at once by default: 2 per processor core, at most 16 (programs wait on round trips
+/// and timers, but a spawned server per program costs CPU: docs/performance.md).
 unsigned default_jobs();
 
 struct explore_options {

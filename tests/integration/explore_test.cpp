@@ -212,6 +212,48 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
   }
 }
 
+// A divergence judged against the reference with an option is written with that option, and the
+// embedded reference honours it: the file passes with a plain run, and would not without it.
+TEST(ExploreRender, AJudgementWithAReferenceOptionCarriesIt) {
+  program p;
+  p.seed = 1;
+  p.clients = {"c1"};
+  p.workers = {"w1"};
+  auto move = [&](action::kind k, const std::string& actor, wire::command cmd, int fn) {
+    action a;
+    a.what = k;
+    a.actor = actor;
+    a.cmd = cmd;
+    a.fn = fn;
+    a.data = "d";
+    p.actions.push_back(a);
+  };
+  move(action::kind::can_do, "w1", wire::command::can_do, 2);
+  move(action::kind::pre_sleep, "w1", wire::command::noop, 2);
+  move(action::kind::submit, "c1", wire::command::submit_job, 1);
+  move(action::kind::can_do, "w1", wire::command::can_do, 1);  // no NOOP with can-do-wake=no
+  auto with_option = reference({{"can-do-wake", "no"}});
+  finding f;
+  f.shrunk = p;
+  f.original_moves = p.actions.size();
+  {
+    auto servers = with_option->start({"main"});
+    f.reference = execute(p, *servers, {});
+  }
+  ASSERT_EQ("", f.reference.error);
+  f.target = f.reference;
+  f.found.kind = "self";
+  f.judged_with = "--can-do-wake no";
+  f.reference_options = {{"can-do-wake", "no"}};
+  const auto s = scenario::load_scenario_string(render_yaml(f, "t"), "explore.yaml");
+  ASSERT_EQ(1u, s.reference_options.size());
+  auto plain = reference();
+  EXPECT_EQ(engine::verdict::pass, engine::run_suite({s}, *plain, {}).at(0).result);
+  auto without = s;
+  without.reference_options.clear();
+  EXPECT_EQ(engine::verdict::fail, engine::run_suite({without}, *plain, {}).at(0).result);
+}
+
 TEST(Explore, TheReferenceAgainstItselfShowsNothing) {
   auto target = reference();
   auto ref = reference();

@@ -370,7 +370,7 @@ def explore(*, target=None, spawn: str = "", reference_options: Optional[dict] =
     it, e.g. ``{"emulate": "duplicate-completions"}``), ``target="HOST:PORT"`` or
     ``spawn="COMMAND {port}"``. ``out_dir`` writes each finding's scenario there; ``programs`` stops
     after that many programs (``seed=S, programs=1`` replays one); ``jobs`` programs run at once
-    (0: the command line's default, 4 per processor core)."""
+    (0: the command line's default, 2 per processor core)."""
     targets = [target] if isinstance(target, str) else list(target or [])
     return _gearspec.explore(targets, spawn, reference_options or {}, float(seconds), int(seed), int(length),
                              weights, float(timeout_scale), str(out_dir) if out_dir else "", int(programs),
