@@ -22,14 +22,22 @@ namespace {
 using clock = std::chrono::steady_clock;
 using wire::command;
 
+/// What an admin window holds, from its normalised lines: "status" lines have tabs, "workers"
+/// lines " :", and the answer of `cancel job` or `maxqueue` is one word (OK or ERR).
+const char* admin_kind(const std::string& line) {
+  return line.find('\t') != std::string::npos  ? "status"
+         : line.find(" :") != std::string::npos ? "workers"
+                                                : "answer";
+}
+
 std::string summary(const window& w) {
   std::vector<std::string> parts;
   for (const auto& p : w.packets) parts.emplace_back(wire::name(p.cmd));
   for (const auto& e : w.events) parts.push_back(e.substr(0, e.find(':')));
   // Not the number of lines: one cause (a job counted or not) shows as 1-vs-0 or 2-vs-1 lines.
   if (!w.admin_lines.empty())
-    parts.emplace_back(w.admin_lines[0].find('\t') != std::string::npos ? "status lines"
-                                                                        : "workers lines");
+    parts.emplace_back(std::string(admin_kind(w.admin_lines[0])) +
+                       (admin_kind(w.admin_lines[0])[0] == 'a' ? "" : " lines"));
   if (parts.empty()) return "nothing";
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : " + ") + p;
@@ -43,8 +51,7 @@ std::string show(const window& w) {
   for (const auto& l : w.admin_lines) {
     std::string shown = l;
     std::replace(shown.begin(), shown.end(), '\t', ' ');
-    out += std::string(out.empty() ? "" : ", ") +
-           (l.find('\t') != std::string::npos ? "status: " : "workers: ") + shown;
+    out += std::string(out.empty() ? "" : ", ") + admin_kind(l) + ": " + shown;
   }
   return out.empty() ? "nothing" : out;
 }
