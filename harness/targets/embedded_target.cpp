@@ -72,18 +72,25 @@ class embedded_instance final : public engine::target_instance {
 
 }  // namespace
 
+std::string apply_reference_options(
+    refsrv::server_config& config,
+    const std::vector<std::pair<std::string, std::string>>& options) {
+  for (const auto& [name, value] : options) {
+    if (!refsrv::server_option_takes_value(name))
+      return "unknown reference server option '" + name + "' (see gearspec-server --help)";
+    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
+      return error;
+  }
+  return {};
+}
+
 std::unique_ptr<engine::target_instance> embedded_target::start(
     const std::vector<std::string>& servers, const engine::server_needs& needs) {
   try {
     // The scenario's reference_options apply on top of the run's own (--ref).
     auto config = config_;
-    for (const auto& [name, value] : needs.reference_options) {
-      if (!refsrv::server_option_takes_value(name))
-        throw engine::target_error("the scenario's reference option '" + name +
-                                   "' is not an option of the reference server");
-      if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
-        throw engine::target_error("the scenario's reference option '" + name + "': " + error);
-    }
+    if (auto error = apply_reference_options(config, needs.reference_options); !error.empty())
+      throw engine::target_error("the scenario's reference_options: " + error);
     auto instance = std::make_unique<embedded_instance>(needs.persistent_queue);
     for (const auto& name : servers) instance->add(name, config);
     return instance;

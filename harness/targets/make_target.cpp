@@ -5,7 +5,6 @@
 #include "harness/targets/embedded_target.hpp"
 #include "harness/targets/fixed_target.hpp"
 #include "harness/targets/spawn_target.hpp"
-#include "reference-server/server/server_options.hpp"
 
 namespace gearspec::targets {
 
@@ -21,13 +20,8 @@ std::unique_ptr<engine::target> make_target(const target_spec& spec) {
   if (spec.spawn)
     return std::make_unique<spawn_target>(*spec.spawn, spec.timeout_scale, spec.persistent);
   refsrv::server_config config;
-  for (const auto& [name, value] : spec.reference_options) {
-    if (!refsrv::server_option_takes_value(name))
-      throw std::invalid_argument("unknown reference server option '" + name +
-                                  "' (see gearspec-server --help)");
-    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
-      throw std::invalid_argument(error);
-  }
+  if (auto error = apply_reference_options(config, spec.reference_options); !error.empty())
+    throw std::invalid_argument(error);
   return std::make_unique<embedded_target>(std::move(config));
 }
 
