@@ -28,6 +28,20 @@ std::string random_token() {
 // ---------------------------------------------------------------------------------------------
 // Variables.
 
+long long epoch_after(long long seconds) {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() +
+         seconds;
+}
+
+long long epoch_soon(long long n) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return (now_ms + 500 + 1000 * n + 999) / 1000;
+}
+
 std::string variables::value(const std::string& name, const bindings& pending) {
   if (auto it = pending.find(name); it != pending.end()) return it->second;
   if (auto it = values_.find(name); it != values_.end()) return it->second;
@@ -35,18 +49,10 @@ std::string variables::value(const std::string& name, const bindings& pending) {
   // is the Unix time N seconds after its first use; epochsoonN the first whole second at least
   // N.5 seconds after it (a due time soon, but never so close that a step could miss it).
   std::string generated = name == "run" ? token_ : name + "-" + token_;
-  if (name.rfind("epochsoon", 0) == 0) {
-    const long long n = name.size() > 9 ? std::stoll(name.substr(9)) : 0;
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    generated = std::to_string((now_ms + 500 + 1000 * n + 999) / 1000);
-  } else if (name.rfind("epoch", 0) == 0) {
-    const long long ahead = name.size() > 5 ? std::stoll(name.substr(5)) : 0;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    generated = std::to_string(now.count() + ahead);
-  }
+  if (name.rfind("epochsoon", 0) == 0)
+    generated = std::to_string(epoch_soon(name.size() > 9 ? std::stoll(name.substr(9)) : 0));
+  else if (name.rfind("epoch", 0) == 0)
+    generated = std::to_string(epoch_after(name.size() > 5 ? std::stoll(name.substr(5)) : 0));
   values_[name] = generated;
   return generated;
 }

@@ -33,6 +33,12 @@ class bad_pattern : public std::invalid_argument {
 /// A random token, different per run, that makes generated names unique (fn-<token>, ...).
 std::string random_token();
 
+/// The Unix time `seconds` from now (a scenario's ${epochN}).
+long long epoch_after(long long seconds);
+/// The first whole second at least N.5 seconds from now (a scenario's ${epochsoonN}): a due time
+/// soon, but never so close that a step could miss it.
+long long epoch_soon(long long n = 0);
+
 /// The variables of one scenario run: generated placeholders and captured values.
 class variables {
  public:

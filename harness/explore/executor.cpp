@@ -135,6 +135,12 @@ class executor {
     obs_.windows.back()[actor].admin_lines.push_back(line.substr(0, line.find(' ')));
   }
 
+  /// The handle a client's job-th submission got ("" if it got none: not answered, or ERROR).
+  std::string submission_handle(const std::string& client, int job) {
+    const auto& theirs = submitted_[client];
+    return static_cast<std::size_t>(job) < theirs.size() ? theirs[job] : std::string();
+  }
+
   std::string handle_of_held(const std::string& worker) {
     auto& held = held_[worker];
     return held.empty() ? std::string() : held.front();
@@ -193,13 +199,10 @@ class executor {
           std::vector<std::string> args{names_.at(m.fn), m.unique ? uniques_.at(m.unique) : "",
                                         m.data};
           if (m.cmd == command::submit_job_epoch) {
-            // In an hour: queued, never runnable during the program. Soon: the first whole
-            // second at least 0.5 s ahead (as a scenario's ${epochsoon}), due after a `wait`.
-            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count();
-            const long long due = m.soon ? (now_ms + 500 + 999) / 1000 : now_ms / 1000 + 3600;
-            args.insert(args.begin() + 2, std::to_string(due));
+            // In an hour: queued, never runnable during the program. Soon: as a scenario's
+            // ${epochsoon}, due after the `wait` that follows.
+            args.insert(args.begin() + 2,
+                        std::to_string(m.soon ? engine::epoch_soon() : engine::epoch_after(3600)));
           } else if (m.cmd == command::submit_reduce_job ||
                      m.cmd == command::submit_reduce_job_background) {
             args.insert(args.begin() + 2, {names_.at(2), ""});  // reducer f2, no aggregator
@@ -214,14 +217,14 @@ class executor {
         co_await send(a, command::option_req, std::move(args));
       } break;
       case action::kind::get_status: {
-        const auto& mine = submitted_[m.actor];
-        if (static_cast<std::size_t>(m.job) >= mine.size() || mine[m.job].empty()) {
+        const auto handle = submission_handle(m.actor, m.job);
+        if (handle.empty()) {
           obs_.sent.back() = m.actor + ": no handle for that submission (nothing sent)";
           break;
         }
-        obs_.handle_used.back() = symbol(mine[m.job]);
+        obs_.handle_used.back() = symbol(handle);
         {
-          std::vector<std::string> args{mine[m.job]};
+          std::vector<std::string> args{handle};
           co_await send(a, command::get_status, std::move(args));
         }
         break;
@@ -310,15 +313,15 @@ class executor {
         break;
       }
       case action::kind::admin_cancel: {
-        const auto& theirs = submitted_[m.target];
-        if (static_cast<std::size_t>(m.job) >= theirs.size() || theirs[m.job].empty()) {
+        const auto handle = submission_handle(m.target, m.job);
+        if (handle.empty()) {
           obs_.sent.back() = "adm: no handle for that submission (nothing sent)";
           break;
         }
-        obs_.handle_used.back() = symbol(theirs[m.job]);
-        std::string command_line = "cancel job " + theirs[m.job];
+        obs_.handle_used.back() = symbol(handle);
+        std::string command_line = "cancel job " + handle;
         const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
-        obs_.sent.back() = "adm > cancel job " + symbol(theirs[m.job]);  // comparable
+        obs_.sent.back() = "adm > cancel job " + symbol(handle);  // comparable
         answer_word(m.actor, lines);
         break;
       }
