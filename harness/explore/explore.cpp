@@ -806,12 +806,15 @@ explore_report run_explore(
     if (explained)
       note_variant(variant_option, variant_requirement,
                    run_on(*reference_with({variant_option}), f.shrunk, o.run));
-    // A program judged against one option may shrink to one that another option explains
-    // whole (Perl: rotation over functions first, then LIFO HIGH jobs): a known variant after all.
-    if (!explained && !f.judged_with.empty()) {
-      for (const auto& [option, requirement] : variants()) {
-        auto alt = run_on(*reference_with({option}), f.shrunk, o.run);
-        if (!alt.error.empty() || first_divergence(f.shrunk, alt, f.target)) continue;
+    // Shrinking may leave a program that one option explains whole: a known variant after all
+    // (the original also diverged otherwise at that move; or, judged against one option, it
+    // shrank to what another explains, as Perl's rotation over functions, then its LIFO HIGH jobs).
+    // A judged finding is then described against the default reference, as every note is.
+    for (const auto& [option, requirement] : variants()) {
+      if (explained) break;
+      auto alt = run_on(*reference_with({option}), f.shrunk, o.run);
+      if (!alt.error.empty() || first_divergence(f.shrunk, alt, f.target)) continue;
+      if (!f.judged_with.empty()) {
         auto plain = run_both(target, reference, f.shrunk, o.run);
         if (!plain.found) break;
         f.found = *plain.found;
@@ -819,20 +822,9 @@ explore_report run_explore(
         f.target = std::move(plain.target);
         f.judged_with.clear();
         f.reference_options.clear();
-        note_variant(option, requirement, std::move(alt));
-        break;
       }
-    }
-    // Shrinking may leave only a difference a variant explains (the original program also
-    // diverged otherwise, at the same move): then the minimal program is a known variant too.
-    for (const auto& [option, requirement] : variants()) {
-      if (explained || !f.judged_with.empty() || !f.known_variant.empty()) break;
-      auto other = reference_with({option});
-      auto alt = run_on(*other, f.shrunk, o.run);
-      if (alt.error.empty() && !first_divergence(f.shrunk, alt, f.target)) {
-        note_variant(option, requirement, std::move(alt));
-        break;
-      }
+      note_variant(option, requirement, std::move(alt));
+      break;
     }
     f.yaml = render_yaml(f, target.describe());
     check_reproduction(f, target, reference, o);
