@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -159,7 +160,9 @@ int explore_command(const std::vector<std::string_view>& argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::cout << "\n";
-  auto list = [](const char* heading, const std::vector<explore::finding>& findings) {
+  // Each finding with its details; `why`, where given, adds a line (a known divergence's reason).
+  auto list = [](const char* heading, const std::vector<explore::finding>& findings,
+                 const std::function<std::string(const explore::finding&)>& why = nullptr) {
     if (findings.empty()) return;
     std::cout << heading << "\n";
     for (const auto& f : findings) {
@@ -167,6 +170,7 @@ int explore_command(const std::vector<std::string_view>& argv) {
                 << f.shrunk.seed << ", " << f.shrunk.actions.size() << " of " << f.original_moves
                 << " moves; after move " << f.found.step << " (" << f.found.move << ")\n";
       if (!f.known_variant.empty()) std::cout << "      " << f.known_variant << "\n";
+      if (why) std::cout << "      " << why(f) << "\n";
       std::cout << "      scenario " << (f.reproduces ? "reproduces" : "does NOT reproduce") << ": "
                 << f.reproduction << "\n";
       if (!f.yaml_path.empty()) std::cout << "      written to " << f.yaml_path << "\n";
@@ -184,12 +188,10 @@ int explore_command(const std::vector<std::string_view>& argv) {
         .push_back(f);
   list("divergences (distinct kinds):", unknown);
   list("unconfirmed divergences (the written scenario did not reproduce; timing?):", unconfirmed);
-  if (!known.empty()) {
-    list("known divergences (in the profile's explore: list):", known);
-    for (const auto& f : known)
-      std::cout << "  " << f.found.kind << ": " << profile->known_divergence(f.found.kind)->reason
-                << "\n";
-  }
+  list("known divergences (in the profile's explore: list):", known,
+       [&](const explore::finding& f) {
+         return "in the profile: " + profile->known_divergence(f.found.kind)->reason;
+       });
   list("known variants (implementation-defined, not divergences):", report.notes);
   if (!report.not_explored.empty()) {
     std::cout << "not explored (the target lacks them, as its capability probe found):\n";

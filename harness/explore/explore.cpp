@@ -35,9 +35,10 @@ std::string summary(const window& w) {
   for (const auto& p : w.packets) parts.emplace_back(wire::name(p.cmd));
   for (const auto& e : w.events) parts.push_back(e.substr(0, e.find(':')));
   // Not the number of lines: one cause (a job counted or not) shows as 1-vs-0 or 2-vs-1 lines.
-  if (!w.admin_lines.empty())
-    parts.emplace_back(std::string(admin_kind(w.admin_lines[0])) +
-                       (admin_kind(w.admin_lines[0])[0] == 'a' ? "" : " lines"));
+  if (!w.admin_lines.empty()) {
+    const std::string kind = admin_kind(w.admin_lines[0]);
+    parts.push_back(kind == "answer" ? kind : kind + " lines");
+  }
   if (parts.empty()) return "nothing";
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : " + ") + p;
