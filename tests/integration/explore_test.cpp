@@ -170,6 +170,7 @@ TEST(ExploreGenerator, WhatTheTargetLacksIsLeftOut) {
   for (std::uint64_t seed = 1; seed <= 500; ++seed)
     for (const auto& a : generate(seed, c_only, 20).actions) {
       EXPECT_NE(wire::command::submit_reduce_job, a.cmd);
+      EXPECT_NE(wire::command::submit_reduce_job_background, a.cmd);
       EXPECT_NE(wire::command::can_do_timeout, a.cmd);
       EXPECT_TRUE(a.what != action::kind::admin_cancel && a.what != action::kind::admin_maxqueue);
     }
