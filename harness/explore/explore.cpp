@@ -199,6 +199,7 @@ const std::vector<std::pair<reference_option, const char*>>& variants() {
       {{"priority", "per-function"}, "SUBMIT-PRIORITY-SCOPE"},
       {{"high-order", "lifo"}, "SUBMIT-HIGH-ORDER"},
       {{"abandoned-jobs", "at-next-grab"}, "CLIENT-DEATH-STATUS"},
+      {{"abandoned-jobs", "at-next-peek"}, "CLIENT-DEATH-STATUS"},
       {{"can-do-wake", "no"}, "SLEEP-CAN-DO-WAKE"},
       {{"grab-all", "assign-all"}, "SUBMIT-REDUCE"},
       {{"exceptions", ""}, "EXC-NOT-OPTED"},

@@ -203,6 +203,8 @@ class job_server {
   enum class release_reason { disconnect, timeout, ability };
   void enqueue(job& j, bool wake);
   job* pick_job(connection& worker);
+  /// pick_job, dropping the abandoned jobs it meets first.
+  job* pick_live_job(connection& worker);
   void assign(job& j, connection& worker, time_point now);
   void unassign(job& j);
   void finish(job& j);

@@ -75,6 +75,17 @@ bool job_server::has_runnable_work(const connection& c) const {
   return false;
 }
 
+job_server::job* job_server::pick_live_job(connection& worker) {
+  // Abandoned jobs left queued (--abandoned-jobs at-next-grab, at-next-peek) are dropped when met,
+  // never run. Each pass removes a job, so this ends.
+  job* j = pick_job(worker);
+  while (j && abandoned(*j)) {
+    finish(*j);
+    j = pick_job(worker);
+  }
+  return j;
+}
+
 job_server::job* job_server::pick_job(connection& worker) {
   if (options_.scope == priority_scope::per_function) {
     // C 1.1.20: the most recently registered function with any work, then its best priority.
@@ -164,7 +175,7 @@ void job_server::detach_client(job& j, conn_id client) {
   erase_value(j.clients, client);  // every submission the connection made
 
   // Never run a foreground job nobody waits for; once a worker holds it, let it finish. With
-  // --abandoned-jobs at-next-grab it stays queued until a grab drops it (handle_grab).
+  // --abandoned-jobs at-next-grab or at-next-peek it stays queued until met (pick_live_job).
   if (abandoned(j) && !j.worker && options_.abandoned == abandoned_jobs::at_once) finish(j);
 }
 

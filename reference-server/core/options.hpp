@@ -58,9 +58,12 @@ enum class priority_scope {
 enum class abandoned_jobs {
   /// Dropped as soon as its last client leaves: "status" stops counting it.
   at_once,
-  /// Left queued and counted until a grab meets it, drops it and takes the next job (C 1.1.20 and
-  /// Perl 1.130). A client that submits its key meanwhile attaches and revives it (Perl).
+  /// Left queued and counted until a grab meets it, drops it and takes the next job (Perl 1.130).
+  /// A client that submits its key meanwhile attaches and revives it (Perl).
   at_next_grab,
+  /// As at_next_grab, and a PRE_SLEEP that looks at the queue drops it too, so it wakes no one
+  /// (C 1.1.20: PRE_SLEEP and GRAB_JOB both go through gearman_server_job_peek).
+  at_next_peek,
 };
 
 /// Order of HIGH jobs within a function (docs/protocol.md §3.8).

@@ -17,13 +17,7 @@ using wire::command;
 void job_server::handle_grab(connection& c, command how, time_point now) {
   c.sleeping = false;
   c.noop_sent = false;
-  job* j = pick_job(c);
-  // Abandoned jobs left queued (--abandoned-jobs at-next-grab) are dropped here, never run.
-  // Each pass removes a job, so this ends.
-  while (j && abandoned(*j)) {
-    finish(*j);
-    j = pick_job(c);
-  }
+  job* j = pick_live_job(c);
   if (!j) {
     send(c.id, command::no_job, {});
     return;
@@ -164,6 +158,8 @@ void job_server::handle_pre_sleep(connection& c) {
   // Unlike C, a repeated PRE_SLEEP re-arms the wake-up, so a worker is never left asleep.
   c.sleeping = true;
   c.noop_sent = false;
+  // C's PRE_SLEEP peeks at the queue as a grab does, dropping the abandoned jobs it meets.
+  if (options_.abandoned == abandoned_jobs::at_next_peek) pick_live_job(c);
   if (has_runnable_work(c)) {
     c.noop_sent = true;
     send(c.id, command::noop, {});

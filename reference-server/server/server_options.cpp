@@ -111,7 +111,9 @@ std::string apply_server_option(server_config& config, std::string_view name,
   if (name == "abandoned-jobs")
     return choose<abandoned_jobs>(
         name, value, core.abandoned,
-        {{"at-once", abandoned_jobs::at_once}, {"at-next-grab", abandoned_jobs::at_next_grab}});
+        {{"at-once", abandoned_jobs::at_once},
+         {"at-next-grab", abandoned_jobs::at_next_grab},
+         {"at-next-peek", abandoned_jobs::at_next_peek}});
   if (name == "high-order")
     return choose<high_order>(name, value, core.high,
                               {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
@@ -186,10 +188,12 @@ const char* server_options_help() {
          "  --can-do-wake P          yes | no             NOOP to a sleeping worker whose CAN_DO "
          "meets\n"
          "                                                queued work (default yes)\n"
-         "  --abandoned-jobs P       at-once | at-next-grab  when a foreground job whose clients "
-         "all\n"
-         "                                                left before a grab is forgotten (default "
-         "at-once)\n"
+         "  --abandoned-jobs P       at-once | at-next-grab | at-next-peek  when a foreground job "
+         "whose\n"
+         "                                                clients all left before a grab is "
+         "forgotten\n"
+         "                                                (at-next-peek: a grab or a PRE_SLEEP; "
+         "default at-once)\n"
          "  --high-order P           fifo | lifo          order of HIGH jobs (default fifo)\n"
          "  --grab-all P             assign-uniq | assign-all  GRAB_JOB_ALL's answer for a job "
          "without\n"

@@ -72,7 +72,7 @@ def test_an_emulated_defect_is_the_top_root_cause(tmp_path, defect):
 # PROTOCOL's text) has, so the suite must not fail it, and every IMPL scenario names what it saw.
 PERMITTED = ["worker-loss=fail", "ability-loss=keep", "timeout-policy=fail", "maxqueue-policy=evict",
              "priority=per-function", "high-order=lifo", "grab-all=assign-all", "exceptions",
-             "abandoned-jobs=at-next-grab", "can-do-wake=no"]
+             "abandoned-jobs=at-next-grab", "abandoned-jobs=at-next-peek", "can-do-wake=no"]
 
 
 @pytest.mark.parametrize("option", PERMITTED)

@@ -151,8 +151,8 @@ TEST_F(CoreTest, ClientDeathBeforeAssignmentDropsTheJob) {
             take(b));
 }
 
-// CLIENT-DEATH-STATUS, the C 1.1.20 and Perl 1.130 variant: the abandoned job stays counted
-// until a grab meets it, drops it (never runs it) and takes the next job.
+// CLIENT-DEATH-STATUS, the Perl 1.130 variant (C's at_next_peek drops it at a grab too): the
+// abandoned job stays counted until a grab meets it, drops it (never runs it) and takes the next job.
 TEST_F(CoreTest, AbandonedJobsAtNextGrabAreCountedUntilAGrabDropsThem) {
   core_options o;
   o.abandoned = abandoned_jobs::at_next_grab;
@@ -168,6 +168,30 @@ TEST_F(CoreTest, AbandonedJobsAtNextGrabAreCountedUntilAGrabDropsThem) {
   EXPECT_EQ(kept, grab(worker));  // the abandoned one was skipped and dropped
   EXPECT_EQ(1u, core_->counts("f")->total);
   EXPECT_EQ(1u, core_->job_count());
+}
+
+// Perl's PRE_SLEEP only looks whether the queue holds anything: the abandoned job wakes the worker.
+// C's PRE_SLEEP peeks as a grab does and drops it: no NOOP, and 'status' stops counting it.
+TEST_F(CoreTest, PreSleepWakesForAnAbandonedJobAtNextGrabButDropsItAtNextPeek) {
+  for (const auto mode : {abandoned_jobs::at_next_grab, abandoned_jobs::at_next_peek}) {
+    SCOPED_TRACE(mode == abandoned_jobs::at_next_grab ? "at-next-grab" : "at-next-peek");
+    core_options o;
+    o.abandoned = mode;
+    reset(o);
+    connect(a);
+    connect(worker);
+    submit(a, "f", "k", "x");
+    disconnect(a);
+    send(worker, command::can_do, {"f"});
+    send(worker, command::pre_sleep, {});
+    if (mode == abandoned_jobs::at_next_grab) {
+      EXPECT_EQ((std::vector<std::string>{line(command::noop, {})}), take(worker));
+      EXPECT_EQ(1u, core_->counts("f")->total);
+    } else {
+      EXPECT_TRUE(take(worker).empty());
+      EXPECT_EQ(0u, core_->counts("f")->total);
+    }
+  }
 }
 
 TEST_F(CoreTest, AbandonedJobsAtNextGrabAreRevivedByAnAttach) {
