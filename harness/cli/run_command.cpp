@@ -274,33 +274,36 @@ int run_command(const std::vector<std::string_view>& argv) {
 
   // Scenarios: every load error is reported (file:line:col), and none is run if any failed.
   if (a.paths.empty()) a.paths.push_back(default_suite());
+  const auto ci = engine::ci_annotations::from_environment();
   std::vector<scenario::scenario> all;
   int load_errors = 0;
+  // Every load error goes to stderr; under GitHub Actions also as an annotation at its place.
+  const auto load_error = [&](const scenario::source_mark& at, const std::string& text) {
+    std::fprintf(stderr, "%s\n", text.c_str());
+    if (ci.github) std::cout << engine::github_error(ci, at, "gearspec: cannot load", text);
+    ++load_errors;
+  };
   for (const auto& path : a.paths) {
     std::vector<std::string> files;
     try {
       files = scenario::find_scenario_files(path);
     } catch (const scenario::scenario_error& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      ++load_errors;
+      load_error(e.mark(), e.what());
       continue;
     }
     for (const auto& f : files) {
       try {
         all.push_back(scenario::load_scenario_file(f));
       } catch (const scenario::scenario_error& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        ++load_errors;
+        load_error(e.mark(), e.what());
       }
     }
   }
   std::map<std::string, std::string> seen;
   for (const auto& s : all) {
-    if (auto [it, fresh] = seen.emplace(s.id, s.file); !fresh) {
-      std::fprintf(stderr, "%s: duplicate scenario id '%s' (also in %s)\n", s.file.c_str(),
-                   s.id.c_str(), it->second.c_str());
-      ++load_errors;
-    }
+    if (auto [it, fresh] = seen.emplace(s.id, s.file); !fresh)
+      load_error({s.file, 1, 1},
+                 s.file + ": duplicate scenario id '" + s.id + "' (also in " + it->second + ")");
   }
   std::optional<scenario::profile> profile;
   if (a.profile) {
@@ -316,22 +319,17 @@ int run_command(const std::vector<std::string_view>& argv) {
           used = std::any_of(whole_suite->begin(), whole_suite->end(),
                              [&](const auto& id) { return scenario::glob_match(e.pattern, id); });
         }
-        if (!used) {
-          std::fprintf(stderr, "%s: profile entry '%s' matches no scenario\n", e.mark.str().c_str(),
-                       e.pattern.c_str());
-          ++load_errors;
-        }
+        if (!used)
+          load_error(e.mark,
+                     e.mark.str() + ": profile entry '" + e.pattern + "' matches no scenario");
         for (const auto& s : all) {
           if (!scenario::glob_match(e.pattern, s.id)) continue;
-          if (auto problem = profile_entry_problem(e, s)) {
-            std::fprintf(stderr, "%s: %s\n", e.mark.str().c_str(), problem->c_str());
-            ++load_errors;
-          }
+          if (auto problem = profile_entry_problem(e, s))
+            load_error(e.mark, e.mark.str() + ": " + *problem);
         }
       }
     } catch (const scenario::scenario_error& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      ++load_errors;
+      load_error(e.mark(), e.what());
     }
   }
   if (load_errors) {
@@ -410,8 +408,9 @@ int run_command(const std::vector<std::string_view>& argv) {
   report.elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   engine::print_summary(std::cout, report, style);
+  if (ci.github) engine::print_github_annotations(std::cout, ci, results);
   int code = engine::count(results).ok() ? exit_ok : exit_failures;
-  if (a.junit && !engine::write_junit(*a.junit, report)) {
+  if (a.junit && !engine::write_junit(*a.junit, report, ci.gitlab ? &ci : nullptr)) {
     std::fprintf(stderr, "gearspec run: cannot write %s\n", a.junit->c_str());
     code = exit_usage;
   }

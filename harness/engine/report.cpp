@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -367,7 +368,8 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
   out << " against " << report.target << ": " << count_text(c) << "\n";
 }
 
-bool write_junit(const std::string& path, const run_report& report) {
+bool write_junit(const std::string& path, const run_report& report,
+                 const ci_annotations* step_locations) {
   std::ofstream out(path);
   if (!out) return false;
   const auto& results = *report.results;
@@ -388,9 +390,13 @@ bool write_junit(const std::string& path, const run_report& report) {
     const auto slash = s.id.rfind('/');
     const auto classname =
         slash == std::string::npos ? std::string("gearspec") : "gearspec." + s.id.substr(0, slash);
+    const bool located = step_locations && is_bad(r.result);
+    auto at = located ? failure_location(r) : scenario::source_mark{s.file, 0, 0};
+    if (located) at.file = step_locations->path(at.file);
     out << "    <testcase classname=\"" << markup_escape(classname) << "\" name=\""
-        << markup_escape(s.id) << "\" file=\"" << markup_escape(s.file) << "\" time=\""
-        << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
+        << markup_escape(s.id) << "\" file=\"" << markup_escape(at.file) << "\"";
+    if (located) out << " line=\"" << at.line << "\"";
+    out << " time=\"" << static_cast<double>(r.run.elapsed.count()) / 1000.0 << "\">\n";
     out << "      <properties><property name=\"verdict\" value=\"" << verdict_name(r.result)
         << "\"/><property name=\"level\" value=\"" << markup_escape(s.level)
         << "\"/><property name=\"title\" value=\"" << markup_escape(s.title) << "\"/>";
@@ -400,16 +406,17 @@ bool write_junit(const std::string& path, const run_report& report) {
       out << "<property name=\"requirement\" value=\"" << markup_escape(req) << "\"/>";
     out << "</properties>\n";
     const auto details = mismatch_text(r);
+    const auto where = located ? at.file + ":" + std::to_string(at.line) + ": " : std::string();
     switch (r.result) {
       case verdict::fail:
       case verdict::unexpected_pass:
       case verdict::flaky:
-        out << "      <failure message=\"" << markup_escape(utf8_prefix(cause_of(r), 200))
+        out << "      <failure message=\"" << markup_escape(where + utf8_prefix(cause_of(r), 200))
             << "\" type=\"" << verdict_name(r.result) << "\">" << markup_escape(details)
             << "</failure>\n";
         break;
       case verdict::error:
-        out << "      <error message=\"" << markup_escape(utf8_prefix(r.reason, 200))
+        out << "      <error message=\"" << markup_escape(where + utf8_prefix(r.reason, 200))
             << "\" type=\"error\">" << markup_escape(details) << "</error>\n";
         break;
       case verdict::unsupported:
@@ -473,6 +480,73 @@ bool write_json(const std::string& path, const run_report& report) {
   }
   json.newline().end_array().end_object().newline();
   return static_cast<bool>(out);
+}
+
+ci_annotations ci_annotations::from_environment() {
+  const auto is_true = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && std::string_view(v) == "true";
+  };
+  ci_annotations ci;
+  ci.github = is_true("GITHUB_ACTIONS");
+  ci.gitlab = is_true("GITLAB_CI");
+  const char* root = std::getenv(ci.github ? "GITHUB_WORKSPACE" : "CI_PROJECT_DIR");
+  if (root && *root) ci.workspace = root;
+  return ci;
+}
+
+std::string ci_annotations::path(const std::string& file) const {
+  if (workspace.empty()) return file;
+  const std::string prefix = workspace.back() == '/' ? workspace : workspace + "/";
+  return file.rfind(prefix, 0) == 0 ? file.substr(prefix.size()) : file;
+}
+
+scenario::source_mark failure_location(const scenario_result& r) {
+  if (r.run.first && !r.run.first->mark.file.empty()) return r.run.first->mark;
+  for (const auto& [round, other] : r.other_verdicts)
+    if (other.run.first && !other.run.first->mark.file.empty()) return other.run.first->mark;
+  return {r.source ? r.source->file : std::string(), 1, 1};
+}
+
+std::string github_error(const ci_annotations& ci, const scenario::source_mark& at,
+                         std::string_view title, std::string_view message) {
+  // Workflow command escaping: '%', CR and LF in the message; ':' and ',' too in properties.
+  const auto escape = [](std::string_view text, bool property) {
+    std::string out;
+    for (const char ch : text) {
+      if (ch == '%')
+        out += "%25";
+      else if (ch == '\r')
+        out += "%0D";
+      else if (ch == '\n')
+        out += "%0A";
+      else if (property && ch == ':')
+        out += "%3A";
+      else if (property && ch == ',')
+        out += "%2C";
+      else
+        out += ch;
+    }
+    return out;
+  };
+  std::string line = "::error file=" + escape(ci.path(at.file), true);
+  if (at.line > 0) line += ",line=" + std::to_string(at.line);
+  if (at.column > 0) line += ",col=" + std::to_string(at.column);
+  line += ",title=" + escape(title, true) + "::";
+  std::string text(message);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return line + escape(text, false) + "\n";
+}
+
+void print_github_annotations(std::ostream& out, const ci_annotations& ci,
+                              const std::vector<scenario_result>& results) {
+  for (const auto& r : results) {
+    if (!is_bad(r.result) || !r.source) continue;
+    const auto& s = *r.source;
+    const std::string title =
+        "gearspec " + std::string(verdict_name(r.result)) + ": " + s.id + " (" + s.level + ")";
+    out << github_error(ci, failure_location(r), title, cause_of(r) + "\n" + mismatch_text(r));
+  }
 }
 
 }  // namespace gearspec::engine

@@ -71,8 +71,33 @@ void print_capabilities(std::ostream& out, const capability_report& caps);
 /// tab and CR) as \xNN, which XML forbids even escaped.
 std::string markup_escape(std::string_view s);
 
-/// JUnit XML as GitLab, Jenkins and GitHub read it. Returns false if the file cannot be written.
-bool write_junit(const std::string& path, const run_report& report);
+/** JUnit XML as GitLab, Jenkins and GitHub read it. With step_locations (GitLab CI), a failing
+    testcase's file and line are those of the step that failed, and its failure message starts
+    with them. Returns false if the file cannot be written. */
+struct ci_annotations;
+bool write_junit(const std::string& path, const run_report& report,
+                 const ci_annotations* step_locations = nullptr);
+
+/// The CI system whose annotations a run writes, from its environment variables.
+struct ci_annotations {
+  bool github = false;    ///< GITHUB_ACTIONS=true: ::error workflow commands on stdout
+  bool gitlab = false;    ///< GITLAB_CI=true: step locations in the JUnit report
+  std::string workspace;  ///< GITHUB_WORKSPACE or CI_PROJECT_DIR: paths are shown relative to it
+  static ci_annotations from_environment();
+  /// file relative to the workspace when it lies inside it (CI systems link such paths).
+  std::string path(const std::string& file) const;
+};
+
+/// Where a result failed: the step of its first mismatch (of any round), else its file's top.
+scenario::source_mark failure_location(const scenario_result& r);
+
+/// One GitHub Actions error annotation: "::error file=F,line=L,col=C,title=T::MESSAGE\n".
+std::string github_error(const ci_annotations& ci, const scenario::source_mark& at,
+                         std::string_view title, std::string_view message);
+
+/// A GitHub error annotation for each failure (fail, error, flaky, unexpected pass).
+void print_github_annotations(std::ostream& out, const ci_annotations& ci,
+                              const std::vector<scenario_result>& results);
 
 /// Every verdict with its transcript. Returns false if the file cannot be written.
 bool write_json(const std::string& path, const run_report& report);

@@ -29,8 +29,15 @@ FAILING = "id: cli/fail\n" + HEAD + """  - c: {send: ECHO_REQ, args: ["x"]}
 """
 
 
-def run(*args, cwd=None):
-    return subprocess.run([GEARSPEC, "run", "--no-color", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITLAB_CI", "CI_PROJECT_DIR")
+
+
+def run(*args, cwd=None, ci=None):
+    """gearspec run, with the CI variables of `ci` only (none of the caller's own CI)."""
+    env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
+    env.update(ci or {})
+    return subprocess.run([GEARSPEC, "run", "--no-color", *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd, env=env)
 
 
 @pytest.fixture
@@ -126,6 +133,59 @@ def test_junit_and_json_reports(suite, tmp_path):
     assert by_id["cli/fail"]["verdict"] == "fail"
     assert by_id["cli/fail"]["mismatch"]["expected"] == 'ECHO_RES(data="y")'
     assert any(e["dir"] == "<" and "ECHO_RES" in e["text"] for e in by_id["cli/fail"]["transcript"])
+
+
+# The step of FAILING that fails: its `expect` line (1-based), as a CI system should point at it.
+FAILING_LINE = FAILING.splitlines().index('  - c: {expect: ECHO_RES, args: ["y"]}') + 1
+
+
+def test_no_annotations_outside_ci(suite, tmp_path):
+    junit = tmp_path / "junit.xml"
+    r = run(str(suite), "--junit", str(junit))
+    assert r.returncode == 1
+    assert "::error" not in r.stdout + r.stderr
+    assert all(c.get("line") is None for c in ET.parse(junit).getroot().iter("testcase"))
+
+
+def test_github_actions_annotation_at_the_failing_step(suite, tmp_path):
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)}
+    r = run(str(suite), ci=ci)
+    assert r.returncode == 1
+    lines = [line for line in r.stdout.splitlines() if line.startswith("::")]
+    # One annotation, for the one failure; the path relative to the workspace, so GitHub links it.
+    assert len(lines) == 1, r.stdout
+    head, message = lines[0][len("::error "):].split("::", 1)
+    props = dict(p.split("=", 1) for p in head.split(","))
+    assert props["file"] == "scenarios/fail.yaml"
+    assert props["line"] == str(FAILING_LINE) and props["col"] == "5"
+    assert props["title"] == "gearspec fail%3A cli/fail (MUST)"
+    # Multi-line text is escaped (%0A), and carries what was expected and what came.
+    assert "\n" not in message and "%0A" in message
+    assert 'expected: ECHO_RES(data="y")' in message
+    # A passing run writes none.
+    assert "::" not in run(str(suite / "pass.yaml"), ci=ci).stdout
+
+
+def test_github_actions_annotation_for_a_load_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PASSING.replace("level: MUST", "level: SOMETIMES"))
+    r = run(str(bad), ci={"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)})
+    assert r.returncode == 2
+    line_of_level = PASSING.splitlines().index("level: MUST") + 1
+    assert f"::error file=bad.yaml,line={line_of_level}," in r.stdout, r.stdout + r.stderr
+    assert "level must be MUST, SHOULD or IMPL" in r.stderr
+
+
+def test_gitlab_junit_carries_the_failing_step(suite, tmp_path):
+    junit = tmp_path / "junit.xml"
+    r = run(str(suite), "--junit", str(junit), ci={"GITLAB_CI": "true", "CI_PROJECT_DIR": str(tmp_path)})
+    assert r.returncode == 1
+    assert "::error" not in r.stdout
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    failing = cases["cli/fail"]
+    assert failing.get("file") == "scenarios/fail.yaml" and failing.get("line") == str(FAILING_LINE)
+    assert failing.find("failure").get("message").startswith(f"scenarios/fail.yaml:{FAILING_LINE}: ")
+    assert cases["cli/pass"].get("line") is None
 
 
 def test_spawn_target(suite):
