@@ -10,6 +10,8 @@ packages=(
   libboost-dev libyaml-cpp-dev libgtest-dev libgmock-dev pybind11-dev python3-dev
   python3-pytest python3-yaml python3-jsonschema python3-venv python3-pip python3-setuptools python3-wheel
   libsqlite3-dev iproute2 procps
+  # The Debian package (scripts/package.sh): CPack runs dpkg-shlibdeps, which needs `file`.
+  dpkg-dev file
   # Real Gearman servers and clients, used as external targets and interop peers.
   gearman-job-server gearman-server gearman-tools libgearman-client-perl
   # Client libraries of other stacks for the interop tests (tests/interop).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every gearspec test: installs what is missing (Debian packages), builds out of tree with
 # AddressSanitizer + UndefinedBehaviorSanitizer, runs ctest, then a bounded libFuzzer smoke run built
-# with clang. Fast when nothing changed. Exit code: 0 only if every test passed.
+# with clang, then builds the Debian package, installs it and runs it (tests/package). Fast when
+# nothing changed. Exit code: 0 only if every test passed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,3 +32,8 @@ bindings/python/tests/pip_install_test.sh "$root"
 
 echo "== tests"
 (cd build/asan && ctest -j "$jobs" --output-on-failure --timeout 600)
+
+echo "== Debian package: built, installed with apt, run from the installed files; docs/ci.md's jobs"
+deb=$(scripts/package.sh | tail -n 1)
+tests/package/deb_install_test.sh "$deb"
+GEARSPEC_DEB="$deb" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/package/test_ci_page.py
