@@ -389,6 +389,7 @@ PYBIND11_MODULE(_gearspec, m) {
       .def_readonly("present", &engine::capability_report::present)
       .def_readonly("missing", &engine::capability_report::missing)
       .def_readonly("probed", &engine::capability_report::probed)
+      .def_readonly("request_magic", &engine::capability_report::request_magic)
       .def_property_readonly("grab", [](const engine::capability_report& c) {
         return std::string(wire::name(c.grab));
       });
@@ -431,10 +432,7 @@ PYBIND11_MODULE(_gearspec, m) {
             run->capabilities = capabilities
                                     ? *capabilities
                                     : engine::probe_capabilities(*target, options.run, jobs);
-            for (const auto& [name, why] : run->capabilities.missing)
-              options.missing_capabilities.insert(name);
-            options.run.grab = run->capabilities.grab;
-            options.run.end_round_trip = run->capabilities.present.count("echo") > 0;
+            engine::use_probe_results(run->capabilities, options);
           }
           run->results = engine::run_suite(run->scenarios, *target, options);
         }

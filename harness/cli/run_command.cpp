@@ -380,10 +380,7 @@ int run_command(const std::vector<std::string_view>& argv) {
   engine::capability_report capabilities;
   if (a.probe) {
     capabilities = engine::probe_capabilities(*target, options.run, a.jobs);
-    for (const auto& [name, why] : capabilities.missing) options.missing_capabilities.insert(name);
-    options.run.grab = capabilities.grab;
-    // A target that answers ECHO proves the end of each scenario with round trips, not a wait.
-    options.run.end_round_trip = capabilities.present.count("echo") > 0;
+    engine::use_probe_results(capabilities, options);
     engine::print_capabilities(std::cout, capabilities);
   }
   options.jobs = a.jobs;

@@ -186,6 +186,14 @@ void actor::decode_received(std::string_view bytes) {
     const auto rest = decoder_.pending();
     const auto r = decoder_.next(f);
     if (r.status == wire::decode_status::need_more) break;
+    if (r.status == wire::decode_status::error && accept_request_magic_ &&
+        r.error == wire::errc::unexpected_magic && f.type == wire::frame::kind::binary &&
+        !wire::split_arguments(f.packet.cmd, f.raw.substr(wire::header_size), f.packet)) {
+      auto p = wire::packet::from(f.packet);
+      record('<', wire::to_string(p) + " [request magic]", p);
+      inbox_.push_back(std::move(p));
+      continue;
+    }
     if (r.status == wire::decode_status::error) {
       // The first bad frame ends decoding: what follows cannot be trusted to be framed right.
       garbage_ = undecodable(r, f, rest);

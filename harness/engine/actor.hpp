@@ -130,6 +130,10 @@ class actor {
   std::vector<wire::packet> take_received();
   /// Bytes received that did not decode (empty if all did).
   const std::string& undecodable_bytes() const noexcept { return garbage_; }
+  /** Reads replies that carry the request magic \0REQ as if they carried \0RES (a target whose
+      only framing defect that is: FRAME-RES-MAGIC's scenarios judge it, the others read past it).
+      The transcript marks each such packet. */
+  void accept_request_magic(bool on) noexcept { accept_request_magic_ = on; }
   /// Closes the connection: abortive sends RST (a crashed peer), otherwise FIN.
   void close(bool abortive);
   /// Ends every wait and write at once and closes the connection (the run is over).
@@ -162,6 +166,7 @@ class actor {
   wire::stream_decoder decoder_;
   std::deque<wire::packet> inbox_;
   std::string text_;     ///< admin text not yet parsed into an answer
+  bool accept_request_magic_ = false;
   std::string garbage_;  ///< why the stream could not be decoded, once it could not
   std::string close_reason_;
   std::string garbage_kind_;  ///< the kind of undecodable input, for causes

@@ -32,6 +32,9 @@ std::vector<std::string> used_capabilities(const scenario::scenario& s);
 std::vector<std::string> lacking_capabilities(const scenario::scenario& s,
                                               const std::set<std::string>& missing);
 
+/// Which widely used client or worker libraries fail on a server without it (empty if none known).
+std::string who_breaks_without(const std::string& capability);
+
 /// The capabilities a requirement is about (empty for most).
 std::vector<std::string> capabilities_of_requirement(const std::string& id);
 
@@ -42,6 +45,9 @@ struct capability_report {
   bool probed = false;
   /// The grab request a generic `grab` step sends on this target.
   wire::command grab = wire::command::grab_job;
+  /** Binary replies decode but for carrying the request magic \0REQ: binary-framing is missing,
+      and the probes (and the suite: suite_options::read_past_request_magic) read past it. */
+  bool request_magic = false;
 };
 
 /** Probes a target with one small scenario per capability, on one server, with short waits

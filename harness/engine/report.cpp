@@ -309,6 +309,10 @@ void print_capabilities(std::ostream& out, const capability_report& caps) {
   for (const auto& [name, why] : caps.missing) names.push_back(name);
   out << "capabilities the target lacks (scenarios that need them are blocked): " << join(names)
       << "\n";
+  if (caps.request_magic)
+    out << "reading past a framing defect: the target's replies carry the request magic \\0REQ; "
+           "the scenarios about framing fail, every other one reads them as replies and judges "
+           "the rest\n";
 }
 
 std::string count_text(const suite_counts& c) {
@@ -346,8 +350,11 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
       if (report.capabilities && rc.cause.rfind("the target lacks ", 0) == 0) {
         for (const auto& [name, why] : report.capabilities->missing)
           if (std::find(rc.capabilities.begin(), rc.capabilities.end(), name) !=
-              rc.capabilities.end())
+              rc.capabilities.end()) {
             out << "    probe " << name << ": " << why << "\n";
+            if (const auto users = who_breaks_without(name); !users.empty())
+              out << "    who breaks: " << users << "\n";
+          }
       }
       for (std::size_t i = 0; i < rc.ids.size() && i < 12; ++i)
         out << "      " << rc.ids[i] << "\n";
@@ -456,6 +463,7 @@ bool write_json(const std::string& path, const run_report& report) {
     json.key("missing").begin_object();
     for (const auto& [name, why] : report.capabilities->missing) json.key(name).value(why);
     json.end_object();
+    json.key("read_past_request_magic").value(report.capabilities->request_magic);
   } else {
     json.key("probed").value(false);
   }

@@ -37,10 +37,12 @@ class scenario_runner {
                        std::optional<wire::packet> p) {
       record(actor, direction, std::move(text), std::move(p));
     };
-    for (const auto& a : s.actors)
+    for (const auto& a : s.actors) {
       actors_[a.name] = std::make_unique<actor>(
           io_, a.name, a.type == scenario::actor::role::admin ? protocol::admin : protocol::binary,
           a.ignore, sink);
+      actors_[a.name]->accept_request_magic(options.accept_request_magic);
+    }
   }
 
   run_result run() {

@@ -70,6 +70,9 @@ struct run_options {
   std::string run_token;
   /// The request a generic `grab` step sends (the first grab request the target answers).
   wire::command grab = wire::command::grab_job;
+  /// Read replies with the request magic as replies (the probe found that the target's only
+  /// framing defect; actor::accept_request_magic). Never for the scenarios about framing.
+  bool accept_request_magic = false;
 };
 
 /// Runs a scenario against started servers: its steps, then those of variant v (IMPL scenarios).

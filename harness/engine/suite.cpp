@@ -104,7 +104,23 @@ void judge_variants(const scenario::scenario& s, target& t, const server_needs& 
   }
 }
 
-scenario_result run_one(const scenario::scenario& s, target& t, const suite_options& options) {
+bool about_framing(const scenario::scenario& s) {
+  for (const auto& req : s.requirements)
+    for (const auto& c : capabilities_of_requirement(req))
+      if (c == "binary-framing") return true;
+  return false;
+}
+
+scenario_result run_one(const scenario::scenario& s, target& t, const suite_options& given) {
+  // Reading past the request magic is for the scenarios that are not about framing.
+  const bool read_past = given.read_past_request_magic && !about_framing(s);
+  suite_options read_past_options;
+  if (read_past) {
+    read_past_options = given;
+    read_past_options.run.accept_request_magic = true;
+    read_past_options.missing_capabilities.erase("binary-framing");
+  }
+  const suite_options& options = read_past ? read_past_options : given;
   scenario_result r;
   r.source = &s;
   const scenario::profile_entry* entry = options.profile ? options.profile->find(s.id) : nullptr;
@@ -223,6 +239,13 @@ double estimated_ms(const scenario::scenario& s) {
 }
 
 }  // namespace
+
+void use_probe_results(const capability_report& caps, suite_options& options) {
+  for (const auto& [name, why] : caps.missing) options.missing_capabilities.insert(name);
+  options.run.grab = caps.grab;
+  options.run.end_round_trip = caps.present.count("echo") > 0;
+  options.read_past_request_magic = caps.request_magic;
+}
 
 std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& scenarios, target& t,
                                        const suite_options& options) {

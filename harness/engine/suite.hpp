@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/engine/capabilities.hpp"
 #include "harness/engine/runner.hpp"
 #include "harness/engine/target.hpp"
 #include "harness/scenario/loader.hpp"
@@ -67,6 +68,10 @@ struct suite_options {
   const scenario::profile* profile = nullptr;
   /// Capabilities the target lacks (from probe_capabilities); scenarios that need one are blocked.
   std::set<std::string> missing_capabilities;
+  /** The target's replies decode but for the request magic (capability_report::request_magic):
+      binary-framing blocks nothing, every scenario but those about framing reads past the magic
+      (run_options::accept_request_magic), and those fail. */
+  bool read_past_request_magic = false;
   /// Stop starting scenarios after this long (0 = no limit); those not started are errors.
   std::chrono::milliseconds global_limit{0};
   /// Called after each scenario round, from the thread that ran it, serialised.
@@ -76,6 +81,11 @@ struct suite_options {
 };
 
 /// Runs every scenario (results come back in the given order, one per scenario).
+/** What the probe found, applied to a run: missing capabilities block, the generic grab sends
+    the request the target answers, an ECHO-answering target proves each scenario's end with round
+    trips, and a target whose replies carry the request magic is read past it. */
+void use_probe_results(const capability_report& caps, suite_options& options);
+
 std::vector<scenario_result> run_suite(const std::vector<scenario::scenario>& scenarios, target& t,
                                        const suite_options& options);
 

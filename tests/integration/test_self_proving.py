@@ -33,6 +33,8 @@ def run_suite(tmp_path, *args):
 DEFECTS = {
     "refuse:GRAB_JOB": (1, r"^the target lacks grab-job$", []),
     "ignore:GRAB_JOB": (1, r"^the target lacks grab-job$", []),
+    # Not PROTOCOL's core, but libgearman's workers send nothing else (WORKER-GRAB-ALL): a failure.
+    "ignore:GRAB_JOB_ALL": (1, r"^the target lacks grab-job-all$", []),
     "ignore:ECHO_REQ": (1, r"^the target lacks echo$", []),
     "refuse:SUBMIT_JOB_BG": (1, r"^the target lacks submit-background$", []),
     "ignore:GET_STATUS": (1, r"^the target lacks get-status$", []),
@@ -68,6 +70,34 @@ def test_an_emulated_defect_is_the_top_root_cause(tmp_path, defect):
     assert "root causes, largest first:" in r.stdout
 
 
+def test_reading_past_the_request_magic_the_other_defect_is_still_found(tmp_path):
+    # One framing defect must not blind the suite: the request magic fails the framing scenarios,
+    # and a second defect (one result per connection) is still caught by the scenarios about it.
+    r, data = run_suite(tmp_path, "--ref", "emulate=request-magic", "--ref", "emulate=per-connection-results")
+    assert r.returncode == 1
+    assert "reading past a framing defect" in r.stdout
+    causes = [c["cause"] for c in data["summary"]["root_causes"]]
+    assert "the target lacks binary-framing" in causes, causes
+    assert any(re.search(r"fewer WORK_\w+ than expected", c) for c in causes), causes
+    framing = [c for c in data["summary"]["root_causes"] if c["cause"] == "the target lacks binary-framing"][0]
+    assert framing["blocked"] == 0 and framing["failed"] >= 1
+    assert data["summary"]["blocked"] == 0
+    # Alone, the request magic fails only the scenarios about framing.
+    r, data = run_suite(tmp_path, "--ref", "emulate=request-magic")
+    failed = [x for x in data["results"] if x["verdict"] in BAD]
+    assert failed and all("FRAME-RES-MAGIC" in x.get("requirements", ["FRAME-RES-MAGIC"]) or
+                          x["cause"] == "the target lacks binary-framing" for x in failed), failed
+
+
+def test_a_missing_grab_request_names_the_libraries_it_breaks(tmp_path):
+    r, data = run_suite(tmp_path, "--ref", "emulate=ignore:GRAB_JOB_ALL", "--id", "worker/*")
+    assert r.returncode == 1
+    failed = {x["id"] for x in data["results"] if x["verdict"] == "fail"}
+    assert failed == {"worker/grab-job-all-gets-a-job"}, failed
+    assert re.search(r"the target lacks grab-job-all.*\n(    .*\n)*    who breaks: libgearman 1\.1 workers", r.stdout), \
+        r.stdout[-2000:]
+
+
 # Implementation-defined options of the reference server: each is a behaviour a real server (or
 # PROTOCOL's text) has, so the suite must not fail it, and every IMPL scenario names what it saw.
 PERMITTED = ["worker-loss=fail", "ability-loss=keep", "timeout-policy=fail", "maxqueue-policy=evict",
@@ -85,7 +115,7 @@ def test_a_permitted_variant_causes_no_failure(tmp_path, option):
 
 
 def test_the_protocol_text_variant_of_grab_job_all_is_recognised(tmp_path):
-    r, data = run_suite(tmp_path, "--ref", "grab-all=assign-all", "--id", "worker/grab-job-all*")
+    r, data = run_suite(tmp_path, "--ref", "grab-all=assign-all", "--id", "worker/grab-job-all-without-reducer")
     assert r.returncode == 0
     (x,) = data["results"]
     assert (x["verdict"], x["variant"]) == ("informational", "assign-all")
