@@ -269,6 +269,8 @@ void collect(const scenario::step_list& steps, std::set<std::string>& out) {
       if (auto c = capability_of(send->cmd); !c.empty()) out.insert(c);
     } else if (st.as<scenario::grab_step>()) {
       out.insert("grab");
+    } else if (st.as<scenario::sync_step>()) {
+      out.insert("sync");
     } else if (const auto* admin = st.as<scenario::admin_step>()) {
       if (auto c = capability_of_admin(admin->line); !c.empty()) out.insert(c);
     } else if (const auto* par = st.as<scenario::parallel_step>()) {
@@ -461,6 +463,13 @@ capability_report probe_capabilities(target& t, const run_options& options, unsi
     return report;
   }
   if (!report.request_magic) report.present.insert("binary-framing");
+  // A sync step's round trip: ECHO, else GET_STATUS (STATUS-UNKNOWN: any handle is answered).
+  if (report.present.count("echo") || report.present.count("get-status")) {
+    report.sync = report.present.count("echo") ? command::echo_req : command::get_status;
+    report.present.insert("sync");
+  } else {
+    report.missing["sync"] = "neither ECHO_REQ nor GET_STATUS is answered (no round trip to synchronise on)";
+  }
   // The generic grab sends the first grab request the server answers.
   for (const auto& [name, cmd] : {std::pair{"grab-job", command::grab_job},
                                   std::pair{"grab-job-uniq", command::grab_job_uniq},

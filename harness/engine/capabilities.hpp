@@ -15,7 +15,7 @@
 
 namespace gearspec::engine {
 
-/// The capabilities that have a probe (scenario::capability_names() less grab and
+/// The capabilities that have a probe (scenario::capability_names() less grab, sync and
 /// admin-shutdown).
 const std::vector<std::string>& probed_capabilities();
 
@@ -45,6 +45,8 @@ struct capability_report {
   bool probed = false;
   /// The grab request a generic `grab` step sends on this target.
   wire::command grab = wire::command::grab_job;
+  /// The request a `sync` step sends on this target (ECHO_REQ, else GET_STATUS).
+  wire::command sync = wire::command::echo_req;
   /** Binary replies decode but for carrying the request magic \0REQ: binary-framing is missing,
       and the probes (and the suite: suite_options::read_past_request_magic) read past it. */
   bool request_magic = false;

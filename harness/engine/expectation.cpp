@@ -404,6 +404,7 @@ std::string describe(const scenario::step& st) {
                         : std::to_string(s.alternatives.size()) + " alternative(s)");
           },
           [](const scenario::grab_step& s) { return s.actor + ": grab"; },
+          [](const scenario::sync_step& s) { return s.actor + ": sync"; },
           [](const scenario::expect_none_step& s) { return s.actor + ": expect_none"; },
           [](const scenario::expect_closed_step& s) { return s.actor + ": expect_closed"; },
           [](const scenario::disconnect_step& s) {

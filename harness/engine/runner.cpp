@@ -324,6 +324,28 @@ class scenario_runner {
     co_return co_await a.expect(grab_alternatives(s, request), vars_, clock::now() + limit, limit);
   }
 
+  asio::awaitable<step_outcome> act(const step&, actor& a, const scenario::sync_step&) {
+    // A token no job handle or echo of the scenario can equal.
+    const auto token = "gearspec-sync-" + vars_.token() + "-" + std::to_string(++syncs_);
+    const bool echo = options_.sync == wire::command::echo_req;
+    const wire::packet sent{wire::packet_magic::request,
+                            echo ? wire::command::echo_req : wire::command::get_status,
+                            {token}};
+    std::string bytes;
+    wire::encode(sent, bytes);
+    const auto written =
+        co_await a.write(std::move(bytes), {}, wire::to_string(sent) + " (sync)", sent);
+    if (!written) co_return written;
+    const auto exact = scenario::matcher::exact(token);
+    const auto any = scenario::matcher::any();
+    const alternatives answer{
+        {echo ? scenario::packet_expectation{wire::command::echo_res, {exact}, {}}
+              : scenario::packet_expectation{wire::command::status_res,
+                                             {exact, any, any, any, any}, {}}}};
+    const auto limit = timeout_of(std::nullopt);
+    co_return co_await a.expect(answer, vars_, clock::now() + limit, limit);
+  }
+
   /// What answers a grab request: the assignment packet of that request, with the step's
   /// handle, function and data matchers in their places (or NO_JOB).
   static alternatives grab_alternatives(const scenario::grab_step& s, wire::command request) {
@@ -470,6 +492,7 @@ class scenario_runner {
   asio::io_context io_{1};
   asio::steady_timer watchdog_;
   variables vars_;
+  unsigned syncs_ = 0;  ///< sync steps so far, for unique tokens
   std::map<std::string, std::unique_ptr<actor>> actors_;
   std::set<asio::steady_timer*> timers_;
   std::vector<transcript_entry> transcript_;

@@ -70,6 +70,8 @@ struct run_options {
   std::string run_token;
   /// The request a generic `grab` step sends (the first grab request the target answers).
   wire::command grab = wire::command::grab_job;
+  /// The request a `sync` step sends: ECHO_REQ, else GET_STATUS (the probe finds which answers).
+  wire::command sync = wire::command::echo_req;
   /// Read replies with the request magic as replies (the probe found that the target's only
   /// framing defect; actor::accept_request_magic). Never for the scenarios about framing.
   bool accept_request_magic = false;

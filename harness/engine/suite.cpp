@@ -243,6 +243,7 @@ double estimated_ms(const scenario::scenario& s) {
 void use_probe_results(const capability_report& caps, suite_options& options) {
   for (const auto& [name, why] : caps.missing) options.missing_capabilities.insert(name);
   options.run.grab = caps.grab;
+  options.run.sync = caps.sync;
   options.run.end_round_trip = caps.present.count("echo") > 0;
   options.read_past_request_magic = caps.request_magic;
 }

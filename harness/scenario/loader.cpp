@@ -126,6 +126,10 @@ class scenario_parser {
       if (a.type == actor::role::admin) fail_admin_packets(a, n);
       return grab_step{a.name, false, {}, std::nullopt};
     }
+    if (word == "sync") {
+      if (a.type == actor::role::admin) fail_admin_packets(a, n);
+      return sync_step{a.name};
+    }
     if (auto cmd = wire::command_from_name(word)) {
       // Shorthand for sending a packet without arguments: "w: GRAB_JOB".
       if (wire::info(*cmd).arg_count != 0)
@@ -137,7 +141,7 @@ class scenario_parser {
       return send;
     }
     r_.fail(n, "unknown action '" + word +
-                   "' (connect, disconnect, kill, expect_closed, grab, or a packet name)");
+                   "' (connect, disconnect, kill, expect_closed, grab, sync, or a packet name)");
   }
 
   [[noreturn]] void fail_admin_packets(const actor& a, const YAML::Node& n) {

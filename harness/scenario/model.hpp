@@ -152,6 +152,15 @@ struct grab_step {
   std::optional<duration> timeout;
 };
 
+/** A barrier on the actor's connection: a round trip the target answers (ECHO_REQ, else GET_STATUS
+    of a handle that does not exist: the harness probes which). Its answer comes after everything
+    the server sent before on that connection, so the steps after it see all of that. Scenarios
+    that are not about ECHO use it rather than ECHO_REQ/ECHO_RES, so a server without ECHO fails
+    only the scenarios about ECHO. */
+struct sync_step {
+  std::string actor;
+};
+
 /// Nothing (not ignored) arrives for the window, and the connection stays open.
 struct expect_none_step {
   std::string actor;
@@ -217,8 +226,8 @@ struct server_fault_step {
 /// variant, so every kind of step is handled or the engine does not compile.
 struct step {
   using action =
-      std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step, expect_none_step,
-                   expect_closed_step, disconnect_step, admin_step, sleep_step, sleep_until_step,
+      std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step, sync_step,
+                   expect_none_step, expect_closed_step, disconnect_step, admin_step, sleep_step, sleep_until_step,
                    parallel_step, timed_step, server_fault_step>;
   source_mark mark;
   action what;

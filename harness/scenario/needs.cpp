@@ -11,11 +11,13 @@ const std::vector<std::string>& target_needs() {
 
 const std::vector<std::string>& capability_names() {
   // "binary-framing" (the server's binary replies decode: \0RES magic, sane sizes) is derived from
-  // every binary probe; "grab" is any grab request (derived from the three below); admin-shutdown
+  // every binary probe; "grab" is any grab request (derived from the three below), "sync" a round
+  // trip a sync step can use (ECHO or GET_STATUS); admin-shutdown
   // is never probed (the probe would stop the server). The others each have a probe in
   // engine/capabilities.cpp.
   static const std::vector<std::string> names{"binary-framing",
                                               "grab",
+                                              "sync",
                                               "echo",
                                               "grab-job",
                                               "grab-job-uniq",

@@ -78,6 +78,48 @@ TEST(Engine, PassingScenarioRecordsATranscript) {
       << text;
 }
 
+// A sync step is a round trip on the actor's connection, by ECHO or (a target without ECHO) by
+// GET_STATUS of a handle that does not exist; either way what the server sent before comes first.
+TEST(Engine, SyncIsARoundTripByEchoOrGetStatusThatComesAfterEverythingBefore) {
+  const std::string quiet = R"(actors:
+  w: worker
+steps:
+  - w: {send: CAN_DO, args: ["${fn}"]}
+  - w: sync
+)";
+  const std::string noop_first = R"(actors:
+  c: client
+  w: worker
+steps:
+  - w: {send: CAN_DO, args: ["${fn}"]}
+  - c: {send: SUBMIT_JOB_BG, args: ["${fn}", "", "x"]}
+  - c: {expect: JOB_CREATED}
+  - w: PRE_SLEEP
+  - w: sync
+)";
+  for (const auto request : {wire::command::echo_req, wire::command::get_status}) {
+    SCOPED_TRACE(wire::name(request));
+    run_options o;
+    o.run_token = "t0";
+    o.sync = request;
+    targets::embedded_target t;
+    const auto quiet_scenario = make("t/sync", quiet);
+    auto servers = t.start(quiet_scenario.servers);
+    const auto passed = run_scenario(quiet_scenario, *servers, o);
+    EXPECT_EQ(outcome::pass, passed.result) << transcript_of(passed);
+    const auto text = transcript_of(passed);
+    const auto sent = text.find("w > " + std::string(wire::name(request)) + "(");
+    ASSERT_NE(std::string::npos, sent) << text;
+    EXPECT_NE(std::string::npos, text.find("\"gearspec-sync-t0-1\") (sync)", sent)) << text;
+    // The NOOP that PRE_SLEEP earns (a job is queued) arrives before the sync's answer.
+    const auto noop_scenario = make("t/sync-noop", noop_first);
+    auto servers2 = t.start(noop_scenario.servers);
+    const auto failed = run_scenario(noop_scenario, *servers2, o);
+    ASSERT_EQ(outcome::fail, failed.result) << transcript_of(failed);
+    EXPECT_NE(std::string::npos, failed.first->actual.find("NOOP")) << failed.first->actual;
+  }
+}
+
 TEST(Engine, WrongExpectationFailsWithADiff) {
   auto body = round_trip;
   body.replace(body.rfind("\"olleh\"]}"), 9, "\"hello\"]}");

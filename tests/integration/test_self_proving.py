@@ -89,6 +89,17 @@ def test_reading_past_the_request_magic_the_other_defect_is_still_found(tmp_path
                           x["cause"] == "the target lacks binary-framing" for x in failed), failed
 
 
+def test_without_echo_only_the_scenarios_about_it_are_lost(tmp_path):
+    # Scenarios synchronise with `sync` steps, which fall back to GET_STATUS: a server without ECHO
+    # fails the ECHO scenarios and blocks the few that need ECHO itself, and its other defect shows.
+    r, data = run_suite(tmp_path, "--ref", "emulate=ignore:ECHO_REQ", "--ref", "emulate=per-connection-results")
+    assert r.returncode == 1
+    causes = {c["cause"]: c for c in data["summary"]["root_causes"]}
+    assert "the target lacks echo" in causes, list(causes)
+    assert any(re.search(r"fewer WORK_\w+ than expected", c) for c in causes), list(causes)
+    assert data["summary"]["blocked"] == causes["the target lacks echo"]["blocked"] <= 6
+
+
 def test_a_missing_grab_request_names_the_libraries_it_breaks(tmp_path):
     r, data = run_suite(tmp_path, "--ref", "emulate=ignore:GRAB_JOB_ALL", "--id", "worker/*")
     assert r.returncode == 1
