@@ -21,6 +21,38 @@ using scenario::step;
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+/// Whether steps send PRE_SLEEP or expect a NOOP (also in parallel branches and timed rounds).
+bool uses_wake_ups(const scenario::step_list& steps) {
+  for (const auto& st : steps) {
+    if (const auto* send = st.as<scenario::send_step>();
+        send && send->cmd == wire::command::pre_sleep)
+      return true;
+    if (const auto* e = st.as<scenario::expect_step>())
+      for (const auto& sequence : e->alternatives)
+        for (const auto& p : sequence)
+          if (p.cmd == wire::command::noop) return true;
+    if (const auto* par = st.as<scenario::parallel_step>())
+      for (const auto& branch : par->branches)
+        if (uses_wake_ups(branch)) return true;
+    if (const auto* timed = st.as<scenario::timed_step>(); timed && uses_wake_ups(timed->steps))
+      return true;
+  }
+  return false;
+}
+
+/** A scenario about waking workers: a SLEEP-* requirement, or steps with PRE_SLEEP or NOOP. In
+    every other scenario a worker never sleeps, so a NOOP it gets is one PROTOCOL makes harmless
+    (a worker that gets NOOP just grabs): its worker actors step over NOOPs, and only the
+    scenarios about wake-ups (sleep/no-noop-to-an-awake-worker) judge them. */
+bool about_wake_ups(const scenario::scenario& s) {
+  for (const auto& req : s.requirements)
+    if (req.rfind("SLEEP-", 0) == 0) return true;
+  if (uses_wake_ups(s.steps)) return true;
+  for (const auto& v : s.variants)
+    if (uses_wake_ups(v.steps)) return true;
+  return false;
+}
+
 /// The scenario runner dispatches steps to actors and keeps the run's books: variables, the
 /// transcript, the first mismatch, the time limit, and the end-of-run audit.
 class scenario_runner {
@@ -37,10 +69,14 @@ class scenario_runner {
                        std::optional<wire::packet> p) {
       record(actor, direction, std::move(text), std::move(p));
     };
+    const bool strict_noop = about_wake_ups(s);
     for (const auto& a : s.actors) {
+      auto ignore = a.ignore;
+      if (a.type == scenario::actor::role::worker && !strict_noop)
+        ignore.push_back(wire::command::noop);
       actors_[a.name] = std::make_unique<actor>(
           io_, a.name, a.type == scenario::actor::role::admin ? protocol::admin : protocol::binary,
-          a.ignore, sink);
+          std::move(ignore), sink);
       actors_[a.name]->accept_request_magic(options.accept_request_magic);
     }
   }
@@ -340,8 +376,8 @@ class scenario_runner {
     const auto any = scenario::matcher::any();
     const alternatives answer{
         {echo ? scenario::packet_expectation{wire::command::echo_res, {exact}, {}}
-              : scenario::packet_expectation{wire::command::status_res,
-                                             {exact, any, any, any, any}, {}}}};
+              : scenario::packet_expectation{
+                    wire::command::status_res, {exact, any, any, any, any}, {}}}};
     const auto limit = timeout_of(std::nullopt);
     co_return co_await a.expect(answer, vars_, clock::now() + limit, limit);
   }

@@ -91,9 +91,13 @@ struct emulated_defects {
   /// Every WORK_COMPLETE goes to each client twice: a stray packet only the end-of-scenario check
   /// can see.
   bool duplicate_completions = false;
+  /// A NOOP to the worker right before each JOB_ASSIGN*, although it is awake (seen on a server
+  /// that NOOPs every worker of a function when a job arrives): PROTOCOL-harmless, but a NOOP
+  /// where none was due.
+  bool noop_before_assign = false;
   bool any() const noexcept {
     return !ignored.empty() || !refused.empty() || lowercase_error_codes ||
-           per_connection_results || duplicate_completions;
+           per_connection_results || duplicate_completions || noop_before_assign;
   }
 };
 

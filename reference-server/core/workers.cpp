@@ -23,6 +23,7 @@ void job_server::handle_grab(connection& c, command how, time_point now) {
     return;
   }
   assign(*j, c, now);
+  if (options_.defects.noop_before_assign) send(c.id, command::noop, {});
   const std::string_view func = j->fn->name;
   if (how == command::grab_job) {
     send(c.id, command::job_assign, {j->handle, func, j->data});

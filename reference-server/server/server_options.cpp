@@ -58,12 +58,14 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   if (value == "lowercase-error-codes") return core.lowercase_error_codes = true, std::string();
   if (value == "per-connection-results") return core.per_connection_results = true, std::string();
   if (value == "duplicate-completions") return core.duplicate_completions = true, std::string();
+  if (value == "noop-before-assign") return core.noop_before_assign = true, std::string();
   if (value == "request-magic") return wire_side.request_magic = true, std::string();
   if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
   if (value == "nagle") return wire_side.nagle = true, std::string();
   std::string message =
       "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
-      "lowercase-error-codes | nagle | per-connection-results | duplicate-completions, got '";
+      "lowercase-error-codes | nagle | per-connection-results | duplicate-completions | "
+      "noop-before-assign, got '";
   message.append(value);
   return message + "'";
 }
@@ -109,11 +111,10 @@ std::string apply_server_option(server_config& config, std::string_view name,
   if (name == "can-do-wake")
     return choose<bool>(name, value, core.can_do_wake, {{"yes", true}, {"no", false}});
   if (name == "abandoned-jobs")
-    return choose<abandoned_jobs>(
-        name, value, core.abandoned,
-        {{"at-once", abandoned_jobs::at_once},
-         {"at-next-grab", abandoned_jobs::at_next_grab},
-         {"at-next-peek", abandoned_jobs::at_next_peek}});
+    return choose<abandoned_jobs>(name, value, core.abandoned,
+                                  {{"at-once", abandoned_jobs::at_once},
+                                   {"at-next-grab", abandoned_jobs::at_next_grab},
+                                   {"at-next-peek", abandoned_jobs::at_next_peek}});
   if (name == "high-order")
     return choose<high_order>(name, value, core.high,
                               {{"fifo", high_order::fifo}, {"lifo", high_order::lifo}});
@@ -221,7 +222,7 @@ const char* server_options_help() {
          "                           (no TCP_NODELAY, packets written in two pieces),\n"
          "                           per-connection-results (one result per connection, not per\n"
          "                           submission), duplicate-completions (every WORK_COMPLETE\n"
-         "                           twice)\n";
+         "                           twice), noop-before-assign (a NOOP before each JOB_ASSIGN*)\n";
 }
 
 }  // namespace gearspec::refsrv

@@ -120,6 +120,22 @@ steps:
   }
 }
 
+// A NOOP to a worker that never slept is harmless by PROTOCOL: stepped over in scenarios that do
+// not use wake-ups, judged in those that do (and in the SLEEP-* scenarios).
+TEST(Engine, AStrayNoopIsSteppedOverUnlessTheScenarioIsAboutWakeUps) {
+  refsrv::server_config noisy;
+  noisy.core.defects.noop_before_assign = true;
+  const auto plain = run_embedded(make("t/plain", round_trip), noisy);
+  EXPECT_EQ(outcome::pass, plain.result) << transcript_of(plain);
+  EXPECT_NE(std::string::npos, transcript_of(plain).find("w < NOOP()")) << transcript_of(plain);
+  auto with_sleep = round_trip;
+  with_sleep.replace(with_sleep.find("  - w: GRAB_JOB\n"), 16, "  - w: PRE_SLEEP\n  - w: {expect: NOOP}\n  - w: GRAB_JOB\n");
+  const auto strict = run_embedded(make("t/strict", with_sleep), noisy);
+  ASSERT_EQ(outcome::fail, strict.result) << transcript_of(strict);
+  EXPECT_NE(std::string::npos, strict.first->actual.find("NOOP")) << strict.first->actual;
+  EXPECT_EQ(outcome::pass, run_embedded(make("t/strict-ok", with_sleep)).result);
+}
+
 TEST(Engine, WrongExpectationFailsWithADiff) {
   auto body = round_trip;
   body.replace(body.rfind("\"olleh\"]}"), 9, "\"hello\"]}");
