@@ -417,7 +417,7 @@ std::string describe(const scenario::step& st) {
           [](const scenario::sleep_until_step& s) { return "sleep_until " + s.variable; },
           [](const scenario::parallel_step&) { return std::string("parallel"); },
           [](const scenario::timed_step& s) {
-            return "timed (" + std::to_string(s.rounds) + " rounds)";
+            return (s.judge_time ? "timed (" : "repeat (") + std::to_string(s.rounds) + " rounds)";
           },
           [](const scenario::server_fault_step& s) {
             return (s.crash ? "crash " : "restart ") + s.server;

@@ -228,9 +228,14 @@ class scenario_runner {
     std::vector<double> rounds_ms;
     for (unsigned i = 0; i < s.rounds; ++i) {
       const auto start = clock::now();
+      if (!s.judge_time) {
+        record("", '*', "repeat: round " + std::to_string(i + 1) + " of " + std::to_string(s.rounds));
+        vars_.commit({{"round", std::to_string(i + 1)}});
+      }
       if (!co_await run_steps(s.steps)) co_return step_outcome::ok();  // the failure is recorded
       rounds_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
     }
+    if (!s.judge_time) co_return step_outcome::ok();
     std::vector<double> sorted = rounds_ms;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted[sorted.size() / 2];

@@ -18,6 +18,7 @@ using namespace detail;
 /// Step keys that are not actors (scenario_parser::parse_step handles each).
 bool is_step_keyword(std::string_view key) {
   return key == "sleep" || key == "sleep_until" || key == "parallel" || key == "timed" ||
+         key == "repeat" ||
          key == "restart" || key == "crash";
 }
 
@@ -85,6 +86,25 @@ class scenario_parser {
       }
       if (par.branches.size() < 2) r_.fail(kv.second, "parallel needs at least two branches");
       st.what = std::move(par);
+      return st;
+    }
+    if (key == "repeat") {
+      const auto& t = kv.second;
+      r_.require_map(t, "repeat");
+      r_.only_keys(t, {"times", "steps"}, "a repeat step");
+      if (!t["times"] || !t["steps"]) r_.fail(t, "repeat needs times and steps");
+      timed_step repeat;
+      repeat.judge_time = false;
+      const auto times = r_.scalar(t["times"], "times");
+      const bool digits =
+          !times.empty() && times.size() <= 4 &&
+          std::all_of(times.begin(), times.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || std::stoul(times) < 2 || std::stoul(times) > 1000)
+        r_.fail(t["times"], "times must be a whole number from 2 to 1000");
+      repeat.rounds = static_cast<unsigned>(std::stoul(times));
+      repeat.steps = parse_steps(t["steps"], "repeat steps");
+      if (repeat.steps.empty()) r_.fail(t["steps"], "repeat needs at least one step");
+      st.what = std::move(repeat);
       return st;
     }
     if (key == "timed") {
@@ -395,6 +415,15 @@ class variable_checker {
     defined = after;
   }
   void check_action(const timed_step& s, std::set<std::string>& defined) {
+    // Inside repeat:, ${round} is the round's number (1, 2, ...): a fresh function name per round.
+    if (!s.judge_time) {
+      std::set<std::string> inside = defined;
+      inside.insert("round");
+      check(s.steps, inside);
+      inside.erase("round");
+      defined.insert(inside.begin(), inside.end());
+      return;
+    }
     check(s.steps, defined);
   }
   template <typename Other>

@@ -61,11 +61,15 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   if (value == "noop-before-assign") return core.noop_before_assign = true, std::string();
   if (value == "request-magic") return wire_side.request_magic = true, std::string();
   if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
+  if (value == "hold-job-created-rarely") {
+    wire_side.hold_job_created = wire_side.hold_rarely = true;
+    return {};
+  }
   if (value == "nagle") return wire_side.nagle = true, std::string();
   std::string message =
       "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
       "lowercase-error-codes | nagle | per-connection-results | duplicate-completions | "
-      "noop-before-assign, got '";
+      "noop-before-assign | hold-job-created-rarely, got '";
   message.append(value);
   return message + "'";
 }
@@ -222,7 +226,8 @@ const char* server_options_help() {
          "                           (no TCP_NODELAY, packets written in two pieces),\n"
          "                           per-connection-results (one result per connection, not per\n"
          "                           submission), duplicate-completions (every WORK_COMPLETE\n"
-         "                           twice), noop-before-assign (a NOOP before each JOB_ASSIGN*)\n";
+         "                           twice), noop-before-assign (a NOOP before each JOB_ASSIGN*),\n"
+         "                           hold-job-created-rarely (every 20th JOB_CREATED held back)\n";
 }
 
 }  // namespace gearspec::refsrv

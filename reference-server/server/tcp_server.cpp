@@ -363,7 +363,8 @@ void tcp_server::write(conn_id conn, std::string_view bytes) {
     std::string changed(bytes);
     if (defects.request_magic) changed[3] = 'Q', changed[2] = 'E', changed[1] = 'R';
     // JOB_CREATED is packet type 8.
-    if (defects.hold_job_created && bytes.substr(4, 4) == std::string_view("\0\0\0\x08", 4)) {
+    if (defects.hold_job_created && bytes.substr(4, 4) == std::string_view("\0\0\0\x08", 4) &&
+        (!defects.hold_rarely || ++jobs_created_ % 20 == 0)) {
       auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
       held_.push_back(timer);
       auto later = [this, conn, timer, changed = std::move(changed)](net::error_code ec) {

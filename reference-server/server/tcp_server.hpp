@@ -23,6 +23,9 @@ namespace gearspec::refsrv {
 struct emulated_wire_defects {
   bool request_magic = false;     ///< replies start \0REQ instead of \0RES
   bool hold_job_created = false;  ///< JOB_CREATED goes out 100 ms late; later replies overtake it
+  /// Only every 20th JOB_CREATED of the server is held back: a race that a scenario trying its
+  /// window once almost never sees.
+  bool hold_rarely = false;
   /// No TCP_NODELAY, and each packet written in two pieces (header, then the rest): every reply
   /// waits for the peer's delayed ACK (Nagle's algorithm).
   bool nagle = false;
@@ -104,6 +107,7 @@ class tcp_server final : private output_sink {
       dirty_;  ///< sessions with output queued by the current event
   /// Replies held back by the hold-job-created emulation (cancelled by stop()).
   std::vector<std::shared_ptr<net::asio::steady_timer>> held_;
+  std::uint64_t jobs_created_ = 0;  ///< JOB_CREATEDs written (hold-job-created-rarely)
   std::string read_buffer_ = std::string(64 * 1024, '\0');  ///< shared by all readers (one thread)
   std::string fatal_error_;
   conn_id next_conn_ = 1;

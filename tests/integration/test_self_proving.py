@@ -41,6 +41,8 @@ DEFECTS = {
     "request-magic": (1, r"^the target lacks binary-framing$", []),
     "hold-job-created": (1, r"expected JOB_CREATED, got WORK_COMPLETE",
                          [r"^slow replies"]),  # the held JOB_CREATED also slows every round
+    # A race in 1 of 20 JOB_CREATEDs: the scenario about that window repeats it 30 times.
+    "hold-job-created-rarely": (1, r"expected JOB_CREATED, got WORK_COMPLETE", []),
     "nagle": (1, r"^slow replies \(median round over", []),
     "per-connection-results": (1, r"fewer WORK_\w+ than expected \(1 of 2\)", [r"fewer WORK_\w+ than expected"]),
     # Harmless by PROTOCOL: stepped over except by the scenarios about wake-ups.

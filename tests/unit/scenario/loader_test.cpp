@@ -307,6 +307,28 @@ TEST(ScenarioLoaderFaults, Errors) {
                 .find("chunk_delay needs chunk"));
 }
 
+// repeat: runs its steps N times with ${round} defined inside only; sync is a barrier step.
+TEST(ScenarioLoader, RepeatAndSync) {
+  const auto s = load_scenario_string(
+      with_steps("  - repeat:\n      times: 5\n      steps:\n"
+                 "        - c: {send: ECHO_REQ, args: [\"r${round}\"]}\n"
+                 "        - c: {expect: ECHO_RES, args: [\"r${round}\"]}\n  - c: sync\n"),
+      "s.yaml");
+  ASSERT_EQ(2u, s.steps.size());
+  const auto* repeat = s.steps[0].as<timed_step>();
+  ASSERT_NE(nullptr, repeat);
+  EXPECT_FALSE(repeat->judge_time);
+  EXPECT_EQ(5u, repeat->rounds);
+  EXPECT_EQ(2u, repeat->steps.size());
+  EXPECT_NE(nullptr, s.steps[1].as<sync_step>());
+  EXPECT_EQ("s.yaml:9:21: times must be a whole number from 2 to 1000",
+            load_error(with_steps("  - repeat: {times: 1, steps: [{c: sync}]}\n")));
+  EXPECT_NE(std::string::npos,
+            load_error(with_steps("  - repeat: {times: 2, steps: [{c: sync}]}\n"
+                                  "  - c: {send: ECHO_REQ, args: [\"${round}\"]}\n"))
+                .find("round"));
+}
+
 TEST(ScenarioLoaderFaults, ChunkDelay) {
   const auto s = load_scenario_string(
       with_steps("  - c: {send: ECHO_REQ, args: [x], chunk: 1, chunk_delay: 15ms}\n"), "s.yaml");
