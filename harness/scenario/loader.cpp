@@ -18,8 +18,7 @@ using namespace detail;
 /// Step keys that are not actors (scenario_parser::parse_step handles each).
 bool is_step_keyword(std::string_view key) {
   return key == "sleep" || key == "sleep_until" || key == "parallel" || key == "timed" ||
-         key == "repeat" ||
-         key == "restart" || key == "crash";
+         key == "repeat" || key == "restart" || key == "crash";
 }
 
 class scenario_parser {
@@ -95,13 +94,7 @@ class scenario_parser {
       if (!t["times"] || !t["steps"]) r_.fail(t, "repeat needs times and steps");
       timed_step repeat;
       repeat.judge_time = false;
-      const auto times = r_.scalar(t["times"], "times");
-      const bool digits =
-          !times.empty() && times.size() <= 4 &&
-          std::all_of(times.begin(), times.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (!digits || std::stoul(times) < 2 || std::stoul(times) > 1000)
-        r_.fail(t["times"], "times must be a whole number from 2 to 1000");
-      repeat.rounds = static_cast<unsigned>(std::stoul(times));
+      repeat.rounds = parse_count(t["times"], "times", 2, 1000);
       repeat.steps = parse_steps(t["steps"], "repeat steps");
       if (repeat.steps.empty()) r_.fail(t["steps"], "repeat needs at least one step");
       st.what = std::move(repeat);
@@ -114,15 +107,7 @@ class scenario_parser {
       if (!t["median_under"] || !t["steps"])
         r_.fail(t, "timed needs median_under (the longest acceptable median round) and steps");
       timed_step timed;
-      if (t["rounds"]) {
-        const auto rounds = r_.scalar(t["rounds"], "rounds");
-        const bool digits =
-            !rounds.empty() && rounds.size() <= 4 &&
-            std::all_of(rounds.begin(), rounds.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (!digits || std::stoul(rounds) < 3 || std::stoul(rounds) > 1000)
-          r_.fail(t["rounds"], "rounds must be a whole number from 3 to 1000");
-        timed.rounds = static_cast<unsigned>(std::stoul(rounds));
-      }
+      if (t["rounds"]) timed.rounds = parse_count(t["rounds"], "rounds", 3, 1000);
       timed.median_under =
           parse_duration(r_.scalar(t["median_under"], "median_under"), r_.mark(t["median_under"]));
       timed.steps = parse_steps(t["steps"], "timed steps");
@@ -134,6 +119,18 @@ class scenario_parser {
     if (!a) r_.fail(kv.first, "unknown actor '" + key + "' (declare it under actors:)");
     st.what = parse_action(*a, kv.second);
     return st;
+  }
+
+  /// A whole number from low to high (at most 4 digits), or a load error at the node.
+  unsigned parse_count(const YAML::Node& n, const char* what, unsigned low, unsigned high) {
+    const auto text = r_.scalar(n, what);
+    const bool digits =
+        !text.empty() && text.size() <= 4 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoul(text) < low || std::stoul(text) > high)
+      r_.fail(n, std::string(what) + " must be a whole number from " + std::to_string(low) +
+                     " to " + std::to_string(high));
+    return static_cast<unsigned>(std::stoul(text));
   }
 
   step::action parse_word(const actor& a, const YAML::Node& n) {
