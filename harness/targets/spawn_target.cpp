@@ -14,27 +14,83 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 namespace gearspec::targets {
 
 std::uint16_t pick_free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw engine::target_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  // Scenarios start servers side by side: two picks at the same moment can both be given a port
+  // the kernel has just freed, and the second server would then fail to bind while the first one
+  // listens there. So a port is handed out once per process.
+  static std::mutex lock;
+  static std::set<std::uint16_t> handed_out;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw engine::target_error("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::close(fd);
+      throw engine::target_error("cannot find a free port");
+    }
     ::close(fd);
-    throw engine::target_error("cannot find a free port");
+    const auto port = ntohs(addr.sin_port);
+    const std::lock_guard<std::mutex> guard(lock);
+    if (handed_out.insert(port).second) return port;
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  throw engine::target_error("cannot find a port not handed out before");
 }
+
+namespace {
+
+/// The inode of the socket listening on port (0 if none is found).
+unsigned long listener_inode(std::uint16_t port) {
+  // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...; 0A is LISTEN.
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout;
+      unsigned long inode = 0;
+      fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return inode;
+    }
+  }
+  return 0;
+}
+
+/// Whether process pid, or one of its descendants, holds the socket with this inode.
+bool holds_socket(pid_t pid, unsigned long inode, int depth = 0) {
+  namespace fs = std::filesystem;
+  const std::string wanted = "socket:[" + std::to_string(inode) + "]";
+  const auto proc = fs::path("/proc") / std::to_string(pid);
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator(proc / "fd", ec)) {
+    std::error_code link_error;
+    if (fs::read_symlink(fd.path(), link_error).string() == wanted) return true;
+  }
+  if (depth > 4) return false;
+  for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
+    std::ifstream children(task.path() / "children");
+    for (pid_t child; children >> child;)
+      if (holds_socket(child, inode, depth + 1)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 bool port_is_listening(std::uint16_t port) {
   // Columns: sl local_address rem_address st ...; state 0A is LISTEN; the port is hex after ':'.
@@ -197,6 +253,14 @@ class spawned_instance final : public engine::target_instance {
                                    (again ? " after a restart" : "") + " (command: " + command +
                                    ")\n" + logs());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Listening on the port is not enough: another program (another gearspec run, say) may have
+    // taken it first, while this server retries its bind. Then its scenario would talk to that
+    // program. The listener must be this process's (or a child's).
+    if (const auto inode = listener_inode(p.port); inode != 0 && !holds_socket(p.pid, inode)) {
+      end_process(p, SIGKILL, std::chrono::milliseconds(2000));
+      throw engine::target_error("spawned server '" + p.name + "': port " + std::to_string(p.port) +
+                                 " is held by another process");
     }
   }
 
