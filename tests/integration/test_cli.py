@@ -194,6 +194,25 @@ def test_spawn_target(suite):
     assert "spawned per scenario" in r.stdout
 
 
+def test_a_port_another_program_listens_on_is_not_taken_for_the_server(suite, tmp_path):
+    # The spawned command never listens itself; a detached process it started does. gearspec must
+    # see that the listener is not its server's and give up on that port (then on the retries).
+    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "foreign_listener.py")
+    r = run(str(suite / "pass.yaml"), "--no-probe", "--spawn", "/usr/bin/python3 " + helper + " {port} " + str(tmp_path))
+    try:
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "is held by another process" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "PASS" not in r.stdout
+    finally:
+        # The detached listeners end by themselves within seconds; end them now, by PID.
+        for pids in tmp_path.glob("foreign.pids"):
+            for pid in pids.read_text().split():
+                try:
+                    os.kill(int(pid), 9)
+                except ProcessLookupError:
+                    pass
+
+
 def test_parallel_and_repeat(suite):
     r = run(str(suite / "pass.yaml"), "-j", "2", "--repeat", "3")
     assert r.returncode == 0
