@@ -25,7 +25,7 @@ using wire::command;
 /// What an admin window holds, from its normalised lines: "status" lines have tabs, "workers"
 /// lines " :", and the answer of `cancel job` or `maxqueue` is one word (OK or ERR).
 const char* admin_kind(const std::string& line) {
-  return line.find('\t') != std::string::npos  ? "status"
+  return line.find('\t') != std::string::npos   ? "status"
          : line.find(" :") != std::string::npos ? "workers"
                                                 : "answer";
 }
@@ -293,7 +293,8 @@ std::string send_step(const action& a, const std::string& handle, std::set<std::
              uniq +
              (a.cmd == command::submit_job_epoch
                   ? (a.soon ? ", \"${epochsoon}\"" : ", \"${epoch3600}\"")
-              : a.cmd == command::submit_reduce_job || a.cmd == command::submit_reduce_job_background
+              : a.cmd == command::submit_reduce_job ||
+                      a.cmd == command::submit_reduce_job_background
                   ? ", \"${fn2}\", \"\""
               : a.cmd == command::submit_job_sched ? ", \"0\", \"*\", \"*\", \"*\", \"*\""
                                                    : "") +
@@ -303,8 +304,9 @@ std::string send_step(const action& a, const std::string& handle, std::set<std::
     case action::kind::get_status:
       return h.empty() ? "" : "{send: GET_STATUS, args: [" + h + "]}";
     case action::kind::can_do:
-      return a.cmd == command::can_do_timeout ? "{send: CAN_DO_TIMEOUT, args: [" + fn + ", \"1000\"]}"
-                                              : "{send: CAN_DO, args: [" + fn + "]}";
+      return a.cmd == command::can_do_timeout
+                 ? "{send: CAN_DO_TIMEOUT, args: [" + fn + ", \"1000\"]}"
+                 : "{send: CAN_DO, args: [" + fn + "]}";
     case action::kind::cant_do:
       return "{send: CANT_DO, args: [" + fn + "]}";
     case action::kind::reset:
@@ -504,8 +506,8 @@ std::string render_steps(const program& p, const observation& o) {
         line = "cancel job " + quoted.substr(1, quoted.size() - 2);
       }
       if (!line.empty() && !w.admin_lines.empty())
-        steps += "  - adm: {admin: \"" + line + "\", response: " +
-                 (w.admin_lines.front() == "OK" ? "ok" : "err") + "}\n";
+        steps += "  - adm: {admin: \"" + line +
+                 "\", response: " + (w.admin_lines.front() == "OK" ? "ok" : "err") + "}\n";
     }
     const auto sent = send_step(a, handle, captured);
     if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
@@ -555,17 +557,16 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
     // A permitted choice, not a defect: an IMPL scenario that names both behaviours, so that it
     // can join the suite without failing a server for its choice.
     const auto variant_name = slug(option_argument(f.variant_option));
-    y << "title: \"Found by gearspec explore (seed " << p.seed << "), implementation-defined: "
-      << d.kind << "\"\n"
+    y << "title: \"Found by gearspec explore (seed " << p.seed
+      << "), implementation-defined: " << d.kind << "\"\n"
       << "requirements: [" << f.variant_requirement << "]\n"
       << "level: IMPL\n"
       << "tags: [explore, impl]\n"
       << "description: |\n"
       << "  Found by gearspec explore against " << target_name << ", seed " << p.seed
       << ", shrunk from " << f.original_moves << " moves to " << p.actions.size() << ".\n"
-      << "  The target behaves as the reference server does with "
-      << option_text(f.variant_option) << " (" << f.variant_requirement
-      << ", implementation-defined).\n"
+      << "  The target behaves as the reference server does with " << option_text(f.variant_option)
+      << " (" << f.variant_requirement << ", implementation-defined).\n"
       << "  After move " << d.step << " (" << d.move << "), " << d.actor
       << " got on the target: " << show(d.target) << "\n"
       << "  and on the reference with default options: " << show(d.reference) << "\n"
@@ -640,8 +641,8 @@ void check_reproduction(finding& f, engine::target& target, engine::target& refe
       return text;
     };
     if (f.known_variant.empty()) {
-      f.reproduces = on_ref.result == engine::verdict::pass &&
-                     on_tgt.result == engine::verdict::fail;
+      f.reproduces =
+          on_ref.result == engine::verdict::pass && on_tgt.result == engine::verdict::fail;
     } else {
       f.reproduces = on_ref.variant == "reference-default" && !on_tgt.variant.empty() &&
                      on_tgt.variant != "reference-default";
@@ -723,18 +724,30 @@ explore_report run_explore(
     // Implementation-defined variants: the reference with one of its IMPL options may behave as
     // the target for the whole program (a known variant, a note), or only further into it; then
     // the real divergence is the one after that variant's choice, judged against that variant.
+    // A target may have made several such choices (C: priority per function, and abandoned jobs
+    // dropped at a peek): an option that takes the agreement further is kept, and the next ones
+    // are tried on top of it (one value per option name).
     std::unique_ptr<engine::target> variant_reference;
+    std::vector<reference_option> chosen;
     reference_option variant_option;
     const char* variant_requirement = nullptr;
     bool explained = false;
     std::optional<divergence> judged = r.found;
     for (const auto& [option, requirement] : variants()) {
-      auto other = reference_with({option});
-      const auto alt = run_on(*other, p, o.run);
-      if (!alt.error.empty()) continue;
-      const auto d = first_divergence(p, alt, r.target);
-      if (!d || d->step > judged->step) {
+      auto with = chosen;
+      std::erase_if(with, [&](const reference_option& c) { return c.first == option.first; });
+      with.push_back(option);
+      // On top of the options kept so far, and alone (a kept option may have agreed by chance).
+      std::vector<std::vector<reference_option>> tries{with};
+      if (with.size() > 1) tries.push_back({option});
+      for (auto& options : tries) {
+        auto other = reference_with(options);
+        const auto alt = run_on(*other, p, o.run);
+        if (!alt.error.empty()) continue;
+        const auto d = first_divergence(p, alt, r.target);
+        if (d && d->step <= judged->step) continue;
         variant_reference = std::move(other);
+        chosen = std::move(options);
         variant_option = option;
         variant_requirement = requirement;
         if (!d) {
@@ -743,8 +756,10 @@ explore_report run_explore(
         }
         judged = d;
       }
+      if (explained) break;
     }
-    const auto variant_text = option_text(variant_option);
+    std::string variant_text;
+    for (const auto& c : chosen) variant_text += (variant_text.empty() ? "" : " ") + option_text(c);
     const bool judged_by_variant = variant_reference && !explained;
     // Programs are grouped by what they show: the same first difference explained by a variant,
     // or the same divergence (after any variant's choice).
@@ -777,7 +792,7 @@ explore_report run_explore(
     engine::target& judge = judged_by_variant ? *variant_reference : reference;
     if (judged_by_variant) {
       f.judged_with = variant_text;
-      f.reference_options = {variant_option};
+      f.reference_options = chosen;
     }
     // Explained programs shrink against the default reference, the rest against their judge.
     const divergence& shown = explained ? *r.found : *judged;
@@ -805,9 +820,12 @@ explore_report run_explore(
       f.variant_requirement = requirement;
       f.variant_observation = std::move(seen);
     };
-    if (explained)
+    if (explained) {
       note_variant(variant_option, variant_requirement,
-                   run_on(*reference_with({variant_option}), f.shrunk, o.run));
+                   run_on(*reference_with(chosen), f.shrunk, o.run));
+      if (chosen.size() > 1)
+        f.known_variant += " (together with the options before it: " + variant_text + ")";
+    }
     // Shrinking may leave a program that one option explains whole: a known variant after all
     // (the original also diverged otherwise at that move; or, judged against one option, it
     // shrank to what another explains, as Perl's rotation over functions, then its LIFO HIGH jobs).
