@@ -11,4 +11,5 @@ scripts/bootstrap.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DGEARSPEC_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j "${GEARSPEC_JOBS:-2}" >/dev/null
 
-exec build/release/harness/cli/gearspec run scenarios -j "${GEARSPEC_JOBS:-2}" "$@"
+# GEARSPEC_JOBS is for the build; the run picks its own parallelism (scenarios mostly wait).
+exec build/release/harness/cli/gearspec run scenarios "$@"
