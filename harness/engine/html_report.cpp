@@ -196,9 +196,7 @@ bool write_html(const std::string& path, const run_report& report) {
       out << "<dt>" << markup_escape(name) << "</dt><dd>" << markup_escape(why) << "</dd>\n";
     out << "</dl>\n";
     if (report.capabilities->request_magic)
-      out << "<p>Reading past a framing defect: the target's replies carry the request magic "
-             "<code>\\0REQ</code>; the scenarios about framing fail, every other one reads them "
-             "as replies and judges the rest.</p>\n";
+      out << "<p>" << markup_escape(read_past_request_magic_note) << "</p>\n";
   }
 
   const auto causes = root_causes(results);

@@ -309,10 +309,7 @@ void print_capabilities(std::ostream& out, const capability_report& caps) {
   for (const auto& [name, why] : caps.missing) names.push_back(name);
   out << "capabilities the target lacks (scenarios that need them are blocked): " << join(names)
       << "\n";
-  if (caps.request_magic)
-    out << "reading past a framing defect: the target's replies carry the request magic \\0REQ; "
-           "the scenarios about framing fail, every other one reads them as replies and judges "
-           "the rest\n";
+  if (caps.request_magic) out << read_past_request_magic_note << "\n";
 }
 
 std::string count_text(const suite_counts& c) {

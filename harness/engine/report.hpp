@@ -67,16 +67,14 @@ void print_summary(std::ostream& out, const run_report& report, const terminal_s
 /// The capabilities the probe found missing, one line (nothing if none or not probed).
 void print_capabilities(std::ostream& out, const capability_report& caps);
 
+/// What a report says when the probe found replies carrying the request magic (request_magic).
+inline constexpr const char* read_past_request_magic_note =
+    "reading past a framing defect: the target's replies carry the request magic \\0REQ; the "
+    "scenarios about framing fail, every other one reads them as replies and judges the rest";
+
 /// Text for XML or HTML: markup characters as entities, control characters (other than newline,
 /// tab and CR) as \xNN, which XML forbids even escaped.
 std::string markup_escape(std::string_view s);
-
-/** JUnit XML as GitLab, Jenkins and GitHub read it. With step_locations (GitLab CI), a failing
-    testcase's file and line are those of the step that failed, and its failure message starts
-    with them. Returns false if the file cannot be written. */
-struct ci_annotations;
-bool write_junit(const std::string& path, const run_report& report,
-                 const ci_annotations* step_locations = nullptr);
 
 /// The CI system whose annotations a run writes, from its environment variables.
 struct ci_annotations {
@@ -87,6 +85,12 @@ struct ci_annotations {
   /// file relative to the workspace when it lies inside it (CI systems link such paths).
   std::string path(const std::string& file) const;
 };
+
+/** JUnit XML as GitLab, Jenkins and GitHub read it. With step_locations (GitLab CI), a failing
+    testcase's file and line are those of the step that failed, and its failure message starts
+    with them. Returns false if the file cannot be written. */
+bool write_junit(const std::string& path, const run_report& report,
+                 const ci_annotations* step_locations = nullptr);
 
 /// Where a result failed: the step of its first mismatch (of any round), else its file's top.
 scenario::source_mark failure_location(const scenario_result& r);

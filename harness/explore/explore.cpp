@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <ranges>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -212,9 +213,27 @@ std::string option_text(const reference_option& option) {
   return "--" + option.first + (option.second.empty() ? "" : " " + option.second);
 }
 
-std::string variant_note(const reference_option& option, const char* requirement) {
-  return "the reference behaves the same with " + option_text(option) + " (" + requirement +
-         ", implementation-defined)";
+/// "--a x --b y": options as given on the command line.
+std::string options_text(const std::vector<reference_option>& options) {
+  std::string out;
+  for (const auto& o : options) out += (out.empty() ? "" : " ") + option_text(o);
+  return out;
+}
+
+/// "A, B": the IMPL requirements the options belong to, each once.
+std::string requirements_of(const std::vector<reference_option>& options) {
+  std::set<std::string_view> seen;
+  std::string out;
+  for (const auto& o : options)
+    for (const auto& [option, requirement] : variants())
+      if (option == o && seen.insert(requirement).second)
+        out += (out.empty() ? "" : ", ") + std::string(requirement);
+  return out;
+}
+
+std::string variant_note(const std::vector<reference_option>& options) {
+  return "the reference behaves the same with " + options_text(options) + " (" +
+         requirements_of(options) + ", implementation-defined)";
 }
 
 std::string slug(const std::string& text) {
@@ -556,17 +575,21 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
   if (!f.known_variant.empty()) {
     // A permitted choice, not a defect: an IMPL scenario that names both behaviours, so that it
     // can join the suite without failing a server for its choice.
-    const auto variant_name = slug(option_argument(f.variant_option));
+    std::string arguments;
+    for (const auto& o : f.variant_options)
+      arguments += (arguments.empty() ? "" : " ") + option_argument(o);
+    const auto variant_name = slug(arguments);
     y << "title: \"Found by gearspec explore (seed " << p.seed
       << "), implementation-defined: " << d.kind << "\"\n"
-      << "requirements: [" << f.variant_requirement << "]\n"
+      << "requirements: [" << requirements_of(f.variant_options) << "]\n"
       << "level: IMPL\n"
       << "tags: [explore, impl]\n"
       << "description: |\n"
       << "  Found by gearspec explore against " << target_name << ", seed " << p.seed
       << ", shrunk from " << f.original_moves << " moves to " << p.actions.size() << ".\n"
-      << "  The target behaves as the reference server does with " << option_text(f.variant_option)
-      << " (" << f.variant_requirement << ", implementation-defined).\n"
+      << "  The target behaves as the reference server does with "
+      << options_text(f.variant_options) << " (" << requirements_of(f.variant_options)
+      << ", implementation-defined).\n"
       << "  After move " << d.step << " (" << d.move << "), " << d.actor
       << " got on the target: " << show(d.target) << "\n"
       << "  and on the reference with default options: " << show(d.reference) << "\n"
@@ -576,8 +599,8 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
       << "    description: \"What the reference server does with its default options.\"\n"
       << "    steps:\n"
       << indent_block(render_steps(p, f.reference), "    ") << "  " << variant_name << ":\n"
-      << "    description: \"What the reference server does with " << option_text(f.variant_option)
-      << "; the target did the same (seed " << p.seed << ").\"\n"
+      << "    description: \"What the reference server does with "
+      << options_text(f.variant_options) << "; the target did the same (seed " << p.seed << ").\"\n"
       << "    steps:\n"
       << indent_block(render_steps(p, f.variant_observation), "    ");
     return y.str();
@@ -729,11 +752,9 @@ explore_report run_explore(
     // are tried on top of it (one value per option name).
     std::unique_ptr<engine::target> variant_reference;
     std::vector<reference_option> chosen;
-    reference_option variant_option;
-    const char* variant_requirement = nullptr;
     bool explained = false;
     std::optional<divergence> judged = r.found;
-    for (const auto& [option, requirement] : variants()) {
+    for (const auto& option : variants() | std::views::keys) {
       auto with = chosen;
       std::erase_if(with, [&](const reference_option& c) { return c.first == option.first; });
       with.push_back(option);
@@ -748,8 +769,6 @@ explore_report run_explore(
         if (d && d->step <= judged->step) continue;
         variant_reference = std::move(other);
         chosen = std::move(options);
-        variant_option = option;
-        variant_requirement = requirement;
         if (!d) {
           explained = true;
           break;
@@ -758,8 +777,7 @@ explore_report run_explore(
       }
       if (explained) break;
     }
-    std::string variant_text;
-    for (const auto& c : chosen) variant_text += (variant_text.empty() ? "" : " ") + option_text(c);
+    const auto variant_text = options_text(chosen);
     const bool judged_by_variant = variant_reference && !explained;
     // Programs are grouped by what they show: the same first difference explained by a variant,
     // or the same divergence (after any variant's choice).
@@ -813,24 +831,17 @@ explore_report run_explore(
       f.found.kind += " (against the reference with " + f.judged_with + ")";
     f.reference = std::move(final_run.reference);
     f.target = std::move(final_run.target);
-    auto note_variant = [&](const reference_option& option, const char* requirement,
-                            observation seen) {
-      f.known_variant = variant_note(option, requirement);
-      f.variant_option = option;
-      f.variant_requirement = requirement;
+    auto note_variant = [&](std::vector<reference_option> options, observation seen) {
+      f.known_variant = variant_note(options);
+      f.variant_options = std::move(options);
       f.variant_observation = std::move(seen);
     };
-    if (explained) {
-      note_variant(variant_option, variant_requirement,
-                   run_on(*reference_with(chosen), f.shrunk, o.run));
-      if (chosen.size() > 1)
-        f.known_variant += " (together with the options before it: " + variant_text + ")";
-    }
+    if (explained) note_variant(chosen, run_on(*reference_with(chosen), f.shrunk, o.run));
     // Shrinking may leave a program that one option explains whole: a known variant after all
     // (the original also diverged otherwise at that move; or, judged against one option, it
     // shrank to what another explains, as Perl's rotation over functions, then its LIFO HIGH jobs).
     // A judged finding is then described against the default reference, as every note is.
-    for (const auto& [option, requirement] : variants()) {
+    for (const auto& option : variants() | std::views::keys) {
       if (explained) break;
       auto alt = run_on(*reference_with({option}), f.shrunk, o.run);
       if (!alt.error.empty() || first_divergence(f.shrunk, alt, f.target)) continue;
@@ -843,7 +854,7 @@ explore_report run_explore(
         f.judged_with.clear();
         f.reference_options.clear();
       }
-      note_variant(option, requirement, std::move(alt));
+      note_variant({option}, std::move(alt));
       break;
     }
     f.yaml = render_yaml(f, target.describe());

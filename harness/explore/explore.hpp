@@ -41,11 +41,10 @@ struct finding {
   /// Set when the reference with one of its implementation-defined options behaves as the target:
   /// a known variant, reported as a note rather than a divergence.
   std::string known_variant;
-  /// For a known variant: the reference option that behaves as the target, the IMPL requirement
-  /// it belongs to, and what the reference with it observed (the written IMPL scenario's second
-  /// variant).
-  std::pair<std::string, std::string> variant_option;
-  std::string variant_requirement;
+  /// For a known variant: the reference options that together behave as the target (usually
+  /// one; the IMPL requirements are theirs), and what the reference with them observed (the
+  /// written IMPL scenario's second variant).
+  std::vector<std::pair<std::string, std::string>> variant_options;
   observation variant_observation;
   /// The reference option the divergence is judged against ("" = default options): set when the
   /// target first differed by an implementation-defined choice and diverged for real later.

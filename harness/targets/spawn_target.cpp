@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -50,9 +51,10 @@ std::uint16_t pick_free_port() {
 
 namespace {
 
-/// The inode of the socket listening on port (0 if none is found).
-unsigned long listener_inode(std::uint16_t port) {
-  // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...; 0A is LISTEN.
+/// The inode of the socket listening on port, from the listen table; none if nothing listens.
+std::optional<unsigned long> listener_inode(std::uint16_t port) {
+  // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...; state 0A is LISTEN,
+  // the port is hex after ':'.
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::ifstream in(table);
     std::string line;
@@ -68,7 +70,7 @@ unsigned long listener_inode(std::uint16_t port) {
       if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return inode;
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
 /// Whether process pid, or one of its descendants, holds the socket with this inode.
@@ -93,21 +95,7 @@ bool holds_socket(pid_t pid, unsigned long inode, int depth = 0) {
 }  // namespace
 
 bool port_is_listening(std::uint16_t port) {
-  // Columns: sl local_address rem_address st ...; state 0A is LISTEN; the port is hex after ':'.
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string sl, local, remote, state;
-      fields >> sl >> local >> remote >> state;
-      const auto colon = local.rfind(':');
-      if (colon == std::string::npos || state != "0A") continue;
-      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
-    }
-  }
-  return false;
+  return listener_inode(port).has_value();
 }
 
 namespace {
@@ -257,7 +245,7 @@ class spawned_instance final : public engine::target_instance {
     // Listening on the port is not enough: another program (another gearspec run, say) may have
     // taken it first, while this server retries its bind. Then its scenario would talk to that
     // program. The listener must be this process's (or a child's).
-    if (const auto inode = listener_inode(p.port); inode != 0 && !holds_socket(p.pid, inode)) {
+    if (const auto inode = listener_inode(p.port); inode && !holds_socket(p.pid, *inode)) {
       end_process(p, SIGKILL, std::chrono::milliseconds(2000));
       throw engine::target_error("spawned server '" + p.name + "': port " + std::to_string(p.port) +
                                  " is held by another process");

@@ -40,11 +40,14 @@ server_needs restartable(bool persistent_queue) {
   return needs;
 }
 
-run_result run_embedded(const scenario::scenario& s, refsrv::server_config config = {}) {
+/// Runs s on a fresh embedded server with run token "t0" (and the request sync steps send).
+run_result run_embedded(const scenario::scenario& s, refsrv::server_config config = {},
+                        wire::command sync = wire::command::echo_req) {
   targets::embedded_target t(std::move(config));
   auto servers = t.start(s.servers);
   run_options o;
   o.run_token = "t0";
+  o.sync = sync;
   return run_scenario(s, *servers, o);
 }
 
@@ -99,22 +102,14 @@ steps:
 )";
   for (const auto request : {wire::command::echo_req, wire::command::get_status}) {
     SCOPED_TRACE(wire::name(request));
-    run_options o;
-    o.run_token = "t0";
-    o.sync = request;
-    targets::embedded_target t;
-    const auto quiet_scenario = make("t/sync", quiet);
-    auto servers = t.start(quiet_scenario.servers);
-    const auto passed = run_scenario(quiet_scenario, *servers, o);
+    const auto passed = run_embedded(make("t/sync", quiet), {}, request);
     EXPECT_EQ(outcome::pass, passed.result) << transcript_of(passed);
     const auto text = transcript_of(passed);
     const auto sent = text.find("w > " + std::string(wire::name(request)) + "(");
     ASSERT_NE(std::string::npos, sent) << text;
     EXPECT_NE(std::string::npos, text.find("\"gearspec-sync-t0-1\") (sync)", sent)) << text;
     // The NOOP that PRE_SLEEP earns (a job is queued) arrives before the sync's answer.
-    const auto noop_scenario = make("t/sync-noop", noop_first);
-    auto servers2 = t.start(noop_scenario.servers);
-    const auto failed = run_scenario(noop_scenario, *servers2, o);
+    const auto failed = run_embedded(make("t/sync-noop", noop_first), {}, request);
     ASSERT_EQ(outcome::fail, failed.result) << transcript_of(failed);
     EXPECT_NE(std::string::npos, failed.first->actual.find("NOOP")) << failed.first->actual;
   }
@@ -129,7 +124,8 @@ TEST(Engine, AStrayNoopIsSteppedOverUnlessTheScenarioIsAboutWakeUps) {
   EXPECT_EQ(outcome::pass, plain.result) << transcript_of(plain);
   EXPECT_NE(std::string::npos, transcript_of(plain).find("w < NOOP()")) << transcript_of(plain);
   auto with_sleep = round_trip;
-  with_sleep.replace(with_sleep.find("  - w: GRAB_JOB\n"), 16, "  - w: PRE_SLEEP\n  - w: {expect: NOOP}\n  - w: GRAB_JOB\n");
+  with_sleep.replace(with_sleep.find("  - w: GRAB_JOB\n"), 16,
+                     "  - w: PRE_SLEEP\n  - w: {expect: NOOP}\n  - w: GRAB_JOB\n");
   const auto strict = run_embedded(make("t/strict", with_sleep), noisy);
   ASSERT_EQ(outcome::fail, strict.result) << transcript_of(strict);
   EXPECT_NE(std::string::npos, strict.first->actual.find("NOOP")) << strict.first->actual;
@@ -315,8 +311,9 @@ steps:
   strict.replace(strict.find("{role: client, ignore: [ERROR]}"), 31, "client");
   r = run_embedded(make("t/closed-strict", "actors:\n" + strict));
   ASSERT_EQ(outcome::fail, r.result);
-  EXPECT_EQ("ERROR(code=\"INVALID_MAGIC\", text=\"Packet does not start with \\\\0REQ\") arrived first",
-            r.first->actual);
+  EXPECT_EQ(
+      "ERROR(code=\"INVALID_MAGIC\", text=\"Packet does not start with \\\\0REQ\") arrived first",
+      r.first->actual);
 }
 
 TEST(Engine, ARegexThatIsInvalidOnceExpandedIsAnErrorNotAFailure) {
