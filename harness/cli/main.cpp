@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/cli/clients_command.hpp"
 #include "harness/cli/explore_command.hpp"
 #include "harness/cli/run_command.hpp"
 #include "harness/common/command_line.hpp"
@@ -32,6 +33,8 @@ void print_usage(std::FILE* to) {
       "  explore [options]       random programs against a server and the reference server side "
       "by\n"
       "                          side; divergences shrunk to scenarios (gearspec explore --help)\n"
+      "  clients [options]       client and worker libraries under test, the harness playing the\n"
+      "                          server (see gearspec clients --help)\n"
       "  packets                 list the 42 binary packet types with their argument shapes\n"
       "  decode [--responses] FILE\n"
       "                          decode a captured Gearman byte stream (FILE or - for stdin) and\n"
@@ -129,9 +132,12 @@ int cmd_decode(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool exploring = argc > 1 && std::string_view(argv[1]) == "explore";
+  const std::string_view first = argc > 1 ? argv[1] : "";
   const auto arg_strings = command_line::arguments(
-      argc, argv, exploring ? cli::explore_option_takes_value : cli::run_option_takes_value);
+      argc, argv,
+      first == "explore"   ? cli::explore_option_takes_value
+      : first == "clients" ? cli::clients_option_takes_value
+                           : cli::run_option_takes_value);
   std::vector<std::string_view> args(arg_strings.begin(), arg_strings.end());
   if (args.empty()) {
     print_usage(stderr);
@@ -151,6 +157,7 @@ int main(int argc, char** argv) {
     }
     if (!args.empty() && args.front() == "decode") return cmd_decode({"--help"});
     if (!args.empty() && args.front() == "explore") return cli::explore_command({"--help"});
+    if (!args.empty() && args.front() == "clients") return cli::clients_command({"--help"});
     if (!args.empty() && args.front() != "packets") {
       std::fprintf(stderr, "gearspec help: unknown command '%.*s'\n\n",
                    static_cast<int>(args.front().size()), args.front().data());
@@ -162,6 +169,7 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return gearspec::cli::run_command(args);
   if (command == "explore") return gearspec::cli::explore_command(args);
+  if (command == "clients") return gearspec::cli::clients_command(args);
   if (command == "packets") return cmd_packets();
   if (command == "decode") return cmd_decode(args);
   std::fprintf(stderr, "gearspec: unknown command '%.*s'\n\n", static_cast<int>(command.size()),

@@ -75,6 +75,19 @@ actor::actor(asio::io_context& io, std::string name, protocol speaks,
       pause_(io),
       decoder_(wire::packet_magic::response, {}, speaks == protocol::mixed) {}
 
+actor::actor(asio::io_context& io, std::string name, std::vector<wire::command> ignore,
+             transcript_sink sink, accepted_peer)
+    : io_(io),
+      name_(std::move(name)),
+      speaks_(protocol::binary),
+      ignore_(std::move(ignore)),
+      sink_(std::move(sink)),
+      socket_(io),
+      signal_(io),
+      pause_(io),
+      decoder_(wire::packet_magic::request, {}, false),
+      peer_("the library") {}
+
 actor::~actor() {
   *alive_ = false;
   net::error_code ignored;
@@ -167,12 +180,26 @@ asio::awaitable<step_outcome> actor::connect(const endpoint& where, milliseconds
   socket_.set_option(tcp::no_delay(true), ec);
   connected_ = true;
   record('*', "connected to " + where.str());
+  start_reading();
+  co_return step_outcome::ok();
+}
+
+void actor::adopt(tcp::socket accepted) {
+  socket_ = std::move(accepted);
+  net::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  connected_ = true;
+  const auto from = socket_.remote_endpoint(ec);
+  record('*', "accepted a connection" + (ec ? std::string() : " from port " + std::to_string(from.port())));
+  start_reading();
+}
+
+void actor::start_reading() {
   reading_ = true;
   auto on_reader_end = [this, alive = alive_](std::exception_ptr) {
     if (*alive) reading_ = false;
   };
   asio::co_spawn(io_, reader(), on_reader_end);
-  co_return step_outcome::ok();
 }
 
 void actor::decode_received(std::string_view bytes) {
@@ -221,7 +248,7 @@ asio::awaitable<void> actor::reader() {
     if (!*alive) co_return;  // the actor is gone; its destructor closed the socket
     if (ec) {
       closed_ = true;
-      close_reason_ = ec == asio::error::eof ? "closed by the server" : ec.message();
+      close_reason_ = ec == asio::error::eof ? "closed by " + peer_ : ec.message();
       if (!closed_by_us_) record('*', "connection " + close_reason_);
       signal_.cancel();
       co_return;

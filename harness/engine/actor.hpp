@@ -73,6 +73,11 @@ class actor {
   /// ignore: packet types that may arrive at any time without a step expecting them.
   actor(net::asio::io_context& io, std::string name, protocol speaks,
         std::vector<wire::command> ignore, transcript_sink sink);
+  /** The other end: an actor that plays the server (`gearspec clients`) adopts a connection a
+      library opened, reads the request magic \0REQ from it and answers with \0RES packets. */
+  struct accepted_peer {};
+  actor(net::asio::io_context& io, std::string name, std::vector<wire::command> ignore,
+        transcript_sink sink, accepted_peer);
   ~actor();
   actor(const actor&) = delete;
   actor& operator=(const actor&) = delete;
@@ -90,6 +95,8 @@ class actor {
   /// Connects to where (a numeric address or a host name) within limit.
   net::asio::awaitable<step_outcome> connect(const endpoint& where,
                                              std::chrono::milliseconds limit);
+  /// Takes over a connection accepted from a client or worker and starts reading it.
+  void adopt(net::tcp::socket accepted);
   /// Writes bytes, in pieces when pacing says so. shown (and packet) go to the transcript first.
   net::asio::awaitable<step_outcome> write(std::string bytes, scenario::write_pacing pacing,
                                            std::string shown, std::optional<wire::packet> packet);
@@ -144,6 +151,7 @@ class actor {
 
  private:
   net::asio::awaitable<void> reader();
+  void start_reading();
   /// The admin exchange itself, recording nothing.
   net::asio::awaitable<admin_result> exchange(const std::string& line, steady_time deadline);
   /// An answer as the transcript shows it.
@@ -167,6 +175,8 @@ class actor {
   std::deque<wire::packet> inbox_;
   std::string text_;     ///< admin text not yet parsed into an answer
   bool accept_request_magic_ = false;
+  /// Who is at the other end, for messages: "the server", or "the library" for an adopted one.
+  std::string peer_ = "the server";
   std::string garbage_;  ///< why the stream could not be decoded, once it could not
   std::string close_reason_;
   std::string garbage_kind_;  ///< the kind of undecodable input, for causes
