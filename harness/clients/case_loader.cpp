@@ -164,6 +164,16 @@ class case_parser {
       r_.only_keys(n, {"send_raw", "chunk", "chunk_delay"}, "a send_raw step");
       return scenario::send_raw_step{conn, parse_value(r_, n["send_raw"]), parse_pacing(n)};
     }
+    if (n["any_of"]) {
+      r_.only_keys(n, {"any_of", "timeout"}, "an any_of step");
+      r_.require_sequence(n["any_of"], "any_of");
+      scenario::expect_step e;
+      e.actor = conn;
+      e.timeout = optional_duration(r_, n, "timeout");
+      for (const auto& alt : n["any_of"]) e.alternatives.push_back(parse_alternative(r_, alt));
+      if (e.alternatives.size() < 2) r_.fail(n["any_of"], "any_of needs at least two alternatives");
+      return e;
+    }
     if (n["expect"]) {
       r_.only_keys(n, {"expect", "args", "timeout"}, "an expect step");
       scenario::expect_step e;
@@ -207,9 +217,10 @@ class case_parser {
       r_.only_keys(n, {"expect_closed", "timeout"}, "an expect_closed step");
       return scenario::expect_closed_step{conn, optional_duration(r_, n, "timeout")};
     }
-    r_.fail(n,
-            "unknown action: expected send, send_many, send_raw, expect, grab, expect_none, "
-            "expect_closed, close or reset");
+    r_.fail(
+        n,
+        "unknown action: expected send, send_many, send_raw, expect, any_of, grab, expect_none, "
+        "expect_closed, close or reset");
   }
 
   std::pair<wire::command, std::vector<value_template>> parse_packet(const YAML::Node& name,

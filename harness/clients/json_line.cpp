@@ -172,6 +172,30 @@ class line_reader {
       v.type = json_scalar::kind::boolean;
       v.flag = c == 't';
       at_ += v.flag ? 4 : 5;
+    } else if (c == '{') {
+      // Kept as text: its end is the brace that balances this one, outside strings.
+      v.type = json_scalar::kind::object;
+      const auto start = at_;
+      int depth = 0;
+      bool in_string = false;
+      for (; at_ < s_.size(); ++at_) {
+        const char ch = s_[at_];
+        if (in_string) {
+          if (ch == '\\')
+            ++at_;
+          else if (ch == '"')
+            in_string = false;
+        } else if (ch == '"') {
+          in_string = true;
+        } else if (ch == '{') {
+          ++depth;
+        } else if (ch == '}' && --depth == 0) {
+          break;
+        }
+      }
+      if (at_ >= s_.size()) fail("unterminated object");
+      ++at_;
+      v.text = std::string(s_.substr(start, at_ - start));
     } else if (s_.substr(at_, 4) == "null") {
       at_ += 4;
     } else if (c == '-' || (c >= '0' && c <= '9')) {

@@ -1,6 +1,7 @@
 #pragma once
-// Reads one line of the adapter's output: a flat JSON object (docs/clients.md, "Events"). Strings,
-// numbers, booleans, null and lists of them; anything else is a contract error, thrown as
+// Reads one line of the adapter contract: a JSON object (docs/clients.md). Strings, numbers,
+// booleans, null and lists of them; an object inside a list is kept as its text, for
+// parse_json_line again (a worker's script). Anything else is a contract error, thrown as
 // std::invalid_argument with the column where reading stopped.
 
 #include <map>
@@ -11,8 +12,8 @@
 namespace gearspec::clients {
 
 struct json_scalar {
-  enum class kind { null, boolean, number, string } type = kind::null;
-  std::string text;  ///< the string, or the number as written
+  enum class kind { null, boolean, number, string, object } type = kind::null;
+  std::string text;  ///< the string, the number as written, or an object's JSON text
   bool flag = false;
 };
 

@@ -237,12 +237,12 @@ class agent {
       registration r;
       r.function = field(o, "function");
       if (!field(o, "timeout_ms").empty()) r.timeout_ms = std::stoll(field(o, "timeout_ms"));
-      // The script came as a list of objects, which the line reader does not keep: read it again.
-      r.script = script_of(line);
+      r.script = script_of(o);
       registrations_[r.function] = r;
-      ensure_workers();
+      // Connections open already hear of it now; new ones announce every function as they open.
       for (auto& w : workers_)
         if (w.open()) announce(w, r);
+      ensure_workers();
     } else if (verb == "unregister") {
       registrations_.erase(field(o, "function"));
       for (auto& w : workers_)
@@ -268,34 +268,14 @@ class agent {
     return it != o.end() && it->second.value.flag;
   }
 
-  /// The objects of the "script" list, parsed one by one (the contract's only nested value).
-  static std::vector<json_object> script_of(const std::string& line) {
+  /// The objects of the "script" list (kept as text by the line reader).
+  static std::vector<json_object> script_of(const json_object& o) {
     std::vector<json_object> out;
-    const auto at = line.find("\"script\":[");
-    if (at == std::string::npos) return out;
-    std::size_t i = at + 10;
-    while (i < line.size() && line[i] == '{') {
-      std::size_t depth = 0, j = i;
-      bool in_string = false;
-      for (; j < line.size(); ++j) {
-        const char c = line[j];
-        if (in_string) {
-          if (c == '\\')
-            ++j;
-          else if (c == '"')
-            in_string = false;
-        } else if (c == '"') {
-          in_string = true;
-        } else if (c == '{') {
-          ++depth;
-        } else if (c == '}' && --depth == 0) {
-          break;
-        }
-      }
-      out.push_back(clients::parse_json_line(line.substr(i, j - i + 1)));
-      i = j + 1;
-      if (i < line.size() && line[i] == ',') ++i;
-    }
+    const auto it = o.find("script");
+    if (it == o.end()) return out;
+    for (const auto& item : it->second.list)
+      if (item.type == clients::json_scalar::kind::object)
+        out.push_back(clients::parse_json_line(item.text));
     return out;
   }
 
@@ -427,6 +407,10 @@ class agent {
       case command::work_fail:
       case command::work_exception: {
         auto it = by_handle_.find(p.args[0]);
+        // C gearmand 1.1.20 sends WORK_FAIL with a NUL after the handle (docs/clients.md): the
+        // handle is what comes before it.
+        if (it == by_handle_.end() && p.args[0].find('\0') != std::string::npos)
+          it = by_handle_.find(p.args[0].substr(0, p.args[0].find('\0')));
         if (it == by_handle_.end() || it->second.empty()) {
           std::fprintf(stderr, "a result for a handle no submission waits for: %s\n",
                        p.args[0].c_str());

@@ -124,7 +124,17 @@ value_template parse_value(const reader& r, const YAML::Node& n) {
     t = value_template::literal(r.scalar(n["bytes"], "bytes"));
   } else if (n["repeat"]) {
     r.only_keys(n, {"repeat", "count"}, "a repeated value");
-    const auto unit = r.scalar(n["repeat"], "repeat");
+    // The unit: literal text, or a literal byte value such as {hex: ...} (binary patterns).
+    std::string unit;
+    if (n["repeat"].IsScalar()) {
+      unit = n["repeat"].Scalar();
+    } else {
+      const auto inner = parse_value(r, n["repeat"]);
+      for (const auto& piece : inner.pieces) {
+        if (piece.is_variable) r.fail(n["repeat"], "a repeated unit has no variables");
+        unit += piece.text;
+      }
+    }
     if (!n["count"]) r.fail(n, "repeat needs a count");
     long long count = 0;
     try {
