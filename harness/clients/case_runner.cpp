@@ -82,7 +82,8 @@ class case_run {
     result_.requirements = c.requirements;
     result_.agent = agent.name;
     ignore_ = c.ignore;
-    for (auto cmd : {wire::command::option_req, wire::command::echo_req})
+    for (auto cmd : {wire::command::option_req, wire::command::echo_req,
+                     wire::command::set_client_id})
       if (std::find(ignore_.begin(), ignore_.end(), cmd) == ignore_.end()) ignore_.push_back(cmd);
   }
 
@@ -252,9 +253,11 @@ class case_run {
         co_return outcome::ok();
       }
       if (auto o = adapter_broke(); !o) co_return o;
-      if (agent_->finished())
+      if (agent_->finished()) {
+        co_await settle();
         co_return outcome{agent_->ended_badly() ? case_verdict::crash : case_verdict::error,
                           "a hello event", ended_text(), "adapter ended before hello"};
+      }
       if (clock_type::now() >= until)
         co_return outcome{
             case_verdict::error, "a hello event",
@@ -262,6 +265,13 @@ class case_run {
             "adapter said no hello"};
       co_await agent_->wait(until);
     }
+  }
+
+  /// Once stdout closed, the exit status follows shortly: wait for it (bounded) so that a crash
+  /// is told apart from an adapter that stopped writing.
+  asio::awaitable<void> settle() {
+    for (int i = 0; i < 100 && agent_->finished() && !agent_->ended(); ++i)
+      co_await agent_->wait(clock_type::now() + milliseconds(5));
   }
 
   std::string ended_text() {
@@ -450,6 +460,7 @@ class case_run {
                               : "event " + ev->name() + " with another " + differs};
       }
       if (auto o = adapter_broke(); !o) co_return o;
+      if (agent_->finished()) co_await settle();
       if (agent_->finished())
         co_return outcome{agent_->ended_badly() ? case_verdict::crash : case_verdict::error,
                           "event " + describe(st.want), ended_text(),

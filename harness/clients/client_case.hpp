@@ -113,8 +113,8 @@ struct client_case {
   /// What the library must be able to do (the adapter's hello lists it), else `unsupported`.
   std::vector<std::string> needs;
   std::vector<played_server> servers;
-  /// Request types a connection may send at any time without a step expecting them: the
-  /// harness answers OPTION_REQ and ECHO_REQ itself and records them.
+  /// Request types a connection may send at any time without a step expecting them; always so
+  /// for OPTION_REQ and ECHO_REQ (the harness answers them) and SET_CLIENT_ID (no answer).
   std::vector<wire::command> ignore;
   std::vector<case_step> steps;
   std::optional<duration> time_limit;
