@@ -1,4 +1,4 @@
-# `cmake --install`: the four programs, the libraries with their public headers, and a CMake
+# `cmake --install`: the programs, the libraries with their public headers, and a CMake
 # package, so that another project can `find_package(gearspec)` and link gearspec::wire (the
 # codec), gearspec::engine (scenarios and reports) or gearspec::targets (the embedded reference
 # server as a target). tests/install builds such a consumer against an installed tree.
@@ -12,7 +12,7 @@ foreach(lib IN LISTS gearspec_libraries)
   set_target_properties(${lib} PROPERTIES EXPORT_NAME ${short})
 endforeach()
 
-install(TARGETS gearspec gearspec-server gearspec-bench gearspec-soak
+install(TARGETS gearspec gearspec-server gearspec-bench gearspec-soak gearspec-agent
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS ${gearspec_libraries} EXPORT gearspecTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -35,3 +35,10 @@ install(FILES ${PROJECT_BINARY_DIR}/gearspecConfig.cmake ${PROJECT_BINARY_DIR}/g
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios ${PROJECT_SOURCE_DIR}/profiles
         DESTINATION ${CMAKE_INSTALL_DATADIR}/gearspec)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/requirements.md DESTINATION ${CMAKE_INSTALL_DATADIR}/gearspec/docs)
+# The client-library cases, expectations and script adapters (gearspec clients looks in
+# share/gearspec/clients/cases); compiled adapters stay in the build tree, as they pull in the
+# library they test.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/clients/cases ${PROJECT_SOURCE_DIR}/clients/expectations
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gearspec/clients)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/clients/adapters/perl/adapter.pl
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gearspec/clients/adapters/perl)

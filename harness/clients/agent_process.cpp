@@ -190,7 +190,12 @@ std::optional<std::string> agent_process::ended() {
     return "signal " + std::to_string(sig) + " (" +
            (sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "?") + ")";
   }
-  return "exit " + std::to_string(WEXITSTATUS(status_));
+  const int code = WEXITSTATUS(status_);
+  // The adapter runs under /bin/sh, which reports a child killed by signal N as exit 128 + N.
+  if (code > 128 && code < 160 && sigabbrev_np(code - 128))
+    return "exit " + std::to_string(code) + " (signal " + std::to_string(code - 128) + ", SIG" +
+           sigabbrev_np(code - 128) + ", as the shell reports it)";
+  return "exit " + std::to_string(code);
 }
 
 bool agent_process::ended_badly() {

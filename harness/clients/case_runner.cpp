@@ -82,16 +82,18 @@ class case_run {
     result_.requirements = c.requirements;
     result_.agent = agent.name;
     ignore_ = c.ignore;
-    for (auto cmd : {wire::command::option_req, wire::command::echo_req,
-                     wire::command::set_client_id})
+    for (auto cmd :
+         {wire::command::option_req, wire::command::echo_req, wire::command::set_client_id})
       if (std::find(ignore_.begin(), ignore_.end(), cmd) == ignore_.end()) ignore_.push_back(cmd);
   }
 
   case_result run() {
     const auto started = clock_type::now();
     bool done = false;
-    auto on_end = [&done](std::exception_ptr e) {
+    // When the case ends, so does the run: readers and accept loops still pending are dropped.
+    auto on_end = [this, &done](std::exception_ptr e) {
       done = true;
+      io_.stop();
       if (e) std::rethrow_exception(e);
     };
     try {

@@ -51,7 +51,8 @@ std::string quoted(std::string_view s) {
   return out + "\"";
 }
 
-void emit(const std::string& name, const std::vector<std::pair<std::string, std::string>>& fields = {}) {
+void emit(const std::string& name,
+          const std::vector<std::pair<std::string, std::string>>& fields = {}) {
   std::string line = "{\"event\":" + quoted(name);
   for (const auto& [k, v] : fields) line += "," + quoted(k) + ":" + v;
   line += "}\n";
@@ -77,7 +78,9 @@ struct registration {
   std::vector<json_object> script;
 };
 
-submission& sub_of(gearman_task_st* task) { return *static_cast<submission*>(gearman_task_context(task)); }
+submission& sub_of(gearman_task_st* task) {
+  return *static_cast<submission*>(gearman_task_context(task));
+}
 
 std::string task_data(gearman_task_st* task) {
   const auto* p = static_cast<const char*>(gearman_task_data(task));
@@ -125,7 +128,8 @@ gearman_return_t on_exception(gearman_task_st* task) {
 
 void* job_function(gearman_job_st* job, void* context, size_t* result_size, gearman_return_t* ret) {
   const auto& reg = *static_cast<registration*>(context);
-  const std::string data(static_cast<const char*>(gearman_job_workload(job)), gearman_job_workload_size(job));
+  const std::string data(static_cast<const char*>(gearman_job_workload(job)),
+                         gearman_job_workload_size(job));
   emit("job", {{"function", quoted(gearman_job_function_name(job))},
                {"handle", quoted(gearman_job_handle(job))},
                {"unique", quoted(gearman_job_unique(job) ? gearman_job_unique(job) : "")},
@@ -134,7 +138,8 @@ void* job_function(gearman_job_st* job, void* context, size_t* result_size, gear
   *result_size = 0;
   for (const auto& a : reg.script) {
     const auto what = field(a, "do");
-    const auto bytes = field(a, "data_hex").empty() ? std::string() : from_hex(field(a, "data_hex"));
+    const auto bytes =
+        field(a, "data_hex").empty() ? std::string() : from_hex(field(a, "data_hex"));
     if (what == "data") {
       gearman_job_send_data(job, bytes.data(), bytes.size());
     } else if (what == "warning") {
@@ -184,14 +189,18 @@ class adapter {
     } else if (verb == "status") {
       bool known = false, running = false;
       uint32_t num = 0, den = 0;
-      const auto rc = gearman_client_job_status(client(), field(o, "handle").c_str(), &known, &running, &num, &den);
+      const auto rc = gearman_client_job_status(client(), field(o, "handle").c_str(), &known,
+                                                &running, &num, &den);
       if (gearman_failed(rc))
-        emit("error", {{"id", quoted(field(o, "id"))}, {"class", quoted(error_class(rc))},
+        emit("error", {{"id", quoted(field(o, "id"))},
+                       {"class", quoted(error_class(rc))},
                        {"message", quoted(gearman_client_error(client()))}});
       else
-        emit("status_answer", {{"id", quoted(field(o, "id"))}, {"known", known ? "true" : "false"},
+        emit("status_answer", {{"id", quoted(field(o, "id"))},
+                               {"known", known ? "true" : "false"},
                                {"running", running ? "true" : "false"},
-                               {"numerator", std::to_string(num)}, {"denominator", std::to_string(den)}});
+                               {"numerator", std::to_string(num)},
+                               {"denominator", std::to_string(den)}});
     } else if (verb == "status_unique") {
       const auto u = field(o, "unique");
       const auto st = gearman_client_unique_status(client(), u.data(), u.size());
@@ -217,7 +226,8 @@ class adapter {
       if (const auto it = o.find("script"); it != o.end())
         for (const auto& item : it->second.list) r->script.push_back(parse_json_line(item.text));
       // The API takes the timeout in seconds (libgearman's worker.h); CAN_DO_TIMEOUT carries it.
-      const auto timeout_s = field(o, "timeout_ms").empty() ? 0 : std::stoll(field(o, "timeout_ms")) / 1000;
+      const auto timeout_s =
+          field(o, "timeout_ms").empty() ? 0 : std::stoll(field(o, "timeout_ms")) / 1000;
       gearman_worker_add_function(worker(), r->function.c_str(), static_cast<uint32_t>(timeout_s),
                                   job_function, r.get());
       registrations_.push_back(std::move(r));
@@ -237,19 +247,24 @@ class adapter {
       }
       emit("done");
     } else {
-      emit("error", {{"class", quoted("unsupported")}, {"message", quoted("unknown command " + verb)}});
+      emit("error",
+           {{"class", quoted("unsupported")}, {"message", quoted("unknown command " + verb)}});
     }
   }
 
  private:
   static std::string error_class(gearman_return_t rc) {
     switch (rc) {
-      case GEARMAN_TIMEOUT: return "timeout";
+      case GEARMAN_TIMEOUT:
+        return "timeout";
       case GEARMAN_LOST_CONNECTION:
       case GEARMAN_COULD_NOT_CONNECT:
-      case GEARMAN_ERRNO: return "connection";
-      case GEARMAN_SERVER_ERROR: return "server";
-      default: return "other";
+      case GEARMAN_ERRNO:
+        return "connection";
+      case GEARMAN_SERVER_ERROR:
+        return "server";
+      default:
+        return "other";
     }
   }
 
@@ -292,16 +307,20 @@ class adapter {
                                : (s->priority == "high"  ? gearman_client_add_task_high
                                   : s->priority == "low" ? gearman_client_add_task_low
                                                          : gearman_client_add_task);
-      if (!add(c, nullptr, s.get(), s->function.c_str(), unique, s->data.data(), s->data.size(), &rc))
-        emit("error", {{"id", quoted(s->id)}, {"class", quoted(error_class(rc))},
+      if (!add(c, nullptr, s.get(), s->function.c_str(), unique, s->data.data(), s->data.size(),
+               &rc))
+        emit("error", {{"id", quoted(s->id)},
+                       {"class", quoted(error_class(rc))},
                        {"message", quoted(gearman_client_error(c))}}),
             s->ended = true;
     }
     const auto rc = gearman_client_run_tasks(c);
     for (auto& s : queued_)
       if (!s->ended)
-        emit("error", {{"id", quoted(s->id)}, {"class", quoted(error_class(rc))},
-                       {"message", quoted(gearman_client_error(c) ? gearman_client_error(c) : "")}});
+        emit("error",
+             {{"id", quoted(s->id)},
+              {"class", quoted(error_class(rc))},
+              {"message", quoted(gearman_client_error(c) ? gearman_client_error(c) : "")}});
     // Tasks point at their submissions until libgearman frees them with the client.
     for (auto& s : queued_) ran_.push_back(std::move(s));
     queued_.clear();
@@ -319,13 +338,14 @@ class adapter {
 
 int main() {
   const char* servers = std::getenv("GEARSPEC_SERVERS");
-  emit("hello", {{"library", quoted("libgearman")},
-                 {"version", quoted(gearman_version())},
-                 {"capabilities",
-                  "[\"client\",\"worker\",\"background\",\"unique\",\"priority\",\"status\","
-                  "\"status_unique\",\"exceptions\",\"data\",\"warning\",\"work_status\",\"timeout\","
-                  "\"can_do_timeout\",\"several_servers\",\"client_id\",\"echo\",\"reconnect\","
-                  "\"task_set\"]"}});
+  emit("hello",
+       {{"library", quoted("libgearman")},
+        {"version", quoted(gearman_version())},
+        {"capabilities",
+         "[\"client\",\"worker\",\"background\",\"unique\",\"priority\",\"status\","
+         "\"status_unique\",\"exceptions\",\"data\",\"warning\",\"work_status\",\"timeout\","
+         "\"can_do_timeout\",\"several_servers\",\"client_id\",\"echo\",\"reconnect\","
+         "\"task_set\"]"}});
   std::mutex lock;
   std::condition_variable ready;
   std::deque<json_object> commands;

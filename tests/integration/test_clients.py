@@ -1,0 +1,152 @@
+"""`gearspec clients`: the reference adapter passes every case, each of its --defect switches is
+caught by the case about it with a named cause, the real libraries' runs match their expectations,
+and bad input or a broken adapter gives exit 2 (or a crash verdict) with a message that says where.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+GEARSPEC = os.environ["GEARSPEC"]
+AGENT = os.environ["GEARSPEC_AGENT"]
+LIBGEARMAN = os.environ.get("GEARSPEC_LIBGEARMAN_ADAPTER", "")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CASES = os.path.join(ROOT, "clients", "cases")
+
+
+def clients(*args, timeout=300):
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.json")
+        proc = subprocess.run([GEARSPEC, "clients", "--json", report, *args], cwd=tmp,
+                              capture_output=True, text=True, timeout=timeout)
+        data = None
+        if os.path.exists(report):
+            with open(report) as f:
+                data = json.load(f)
+        return proc, data
+
+
+def verdicts(data):
+    return {(r["agent"], r["case"]): r for r in data["results"]}
+
+
+def test_reference_agent_passes_every_case():
+    proc, data = clients("--reference-agent", CASES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = data["results"]
+    assert len(results) >= 29
+    for r in results:
+        expected = "informational" if r["level"] == "INFO" else "pass"
+        assert r["verdict"] == expected, r
+
+
+# Each misbehaviour of a real library, emulated by the reference adapter, and the case that must
+# catch it with the cause that names it.
+DEFECTS = {
+    "one-callback-per-handle": ("client/same-key-twice-one-result-each", "hang", "no complete event"),
+    "no-pre-sleep": ("worker/pre-sleep-after-no-job", "fail", "expected PRE_SLEEP"),
+    "ignores-noop": ("worker/noop-wakes-a-sleeping-worker", "fail", "never came (after NOOP)"),
+    "forgets-to-reregister": ("worker/reregisters-after-a-restart", "fail", "expected CAN_DO"),
+    "exception-not-terminal": ("client/exception-ends-the-request", "hang", "no done event"),
+    "stops-at-chunk-boundary": ("client/replies-split-into-single-bytes", "hang", "no complete event"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_defect_is_caught_by_its_case(defect):
+    case, verdict, cause = DEFECTS[defect]
+    proc, data = clients("--agent", f"{defect}={AGENT} --defect {defect}", "--step-timeout", "2000",
+                         CASES)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    got = verdicts(data)[(defect, case)]
+    assert got["verdict"] == verdict, got
+    assert cause in got["cause"], got
+    assert got["where"].startswith(os.path.join(CASES, case.split("/")[0])), got["where"]
+    # The report names the cause under the agent, and the transcript shows the wire and the events.
+    assert f"root cause: {got['cause']}" in proc.stdout
+    assert any(" agent > " in line for line in got["transcript"])
+    # The defect fails only cases about it: the rest still pass.
+    failing = [r["case"] for r in data["results"] if r["verdict"] not in ("pass", "informational")]
+    assert case in failing
+    assert len(failing) <= 3, failing
+
+
+def test_expectations_turn_a_known_failure_into_expected_fail_and_notice_a_fix(tmp_path):
+    known = tmp_path / "known.yaml"
+    known.write_text(
+        "implementation: test\nversion: '1'\nexpectations:\n"
+        "  - id: client/same-key-twice-one-result-each\n"
+        "    reason: one callback per handle\n    evidence: this test\n")
+    proc, data = clients("--agent", f"bad={AGENT} --defect one-callback-per-handle",
+                         "--expect", f"bad={known}", "--agent", f"good={AGENT}",
+                         "--expect", f"good={known}", "--case", "client/same-key*", CASES)
+    v = verdicts(data)
+    assert v[("bad", "client/same-key-twice-one-result-each")]["verdict"] == "expected-fail"
+    assert v[("good", "client/same-key-twice-one-result-each")]["verdict"] == "unexpected-pass"
+    assert proc.returncode == 1  # the fixed library must have its expectations updated
+
+
+@pytest.mark.skipif(not LIBGEARMAN, reason="libgearman adapter not built")
+def test_libgearman_matches_its_expectations():
+    proc, data = clients("--agent", f"libgearman={LIBGEARMAN}", "--expect",
+                         f"libgearman={ROOT}/clients/expectations/libgearman-1.1.20.yaml",
+                         "--step-timeout", "2000", CASES)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    v = verdicts(data)
+    assert v[("libgearman", "client/same-key-twice-one-result-each")]["verdict"] == "expected-fail"
+    assert "GRAB_JOB_ALL" in v[("libgearman", "worker/can-do-timeout-unit")]["note"]
+
+
+def test_perl_matches_its_expectations():
+    proc, data = clients("--agent", f"perl={ROOT}/clients/adapters/perl/adapter.pl", "--expect",
+                         f"perl={ROOT}/clients/expectations/perl-gearman-2.004.yaml",
+                         "--step-timeout", "2000", CASES)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    v = verdicts(data)
+    assert v[("perl", "client/result-for-an-unknown-handle")]["verdict"] == "expected-fail"
+    assert "crash" in v[("perl", "client/result-for-an-unknown-handle")]["note"]
+
+
+def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nlevel: MUST\nrequirements: [R]\nsteps:\n  - c: {expect: NOOP}\n")
+    proc, _ = clients("--reference-agent", str(bad))
+    assert proc.returncode == 2
+    assert f"{bad}:5:5: 'c' is not a server of this case nor a connection" in proc.stderr
+
+
+def test_an_adapter_that_breaks_the_contract_is_an_error_not_a_library_failure(tmp_path):
+    script = tmp_path / "garbage.sh"
+    script.write_text("#!/bin/sh\necho 'this is not json'\nsleep 5\n")
+    script.chmod(0o755)
+    proc, data = clients("--agent", f"garbage={script}", "--case", "client/empty-result", CASES)
+    assert proc.returncode == 2
+    r = data["results"][0]
+    assert r["verdict"] == "error" and "contract" in r["cause"], r
+
+
+def test_an_adapter_that_dies_is_a_crash(tmp_path):
+    script = tmp_path / "dies.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "echo '{\"event\":\"hello\",\"library\":\"x\",\"version\":\"1\",\"capabilities\":[\"client\"]}'\n"
+        "read line\nkill -SEGV $$\n")
+    script.chmod(0o755)
+    proc, data = clients("--agent", f"dies={script}", "--case", "client/empty-result", CASES)
+    assert proc.returncode == 1
+    r = data["results"][0]
+    assert r["verdict"] == "crash" and "SIGSEGV" in r["actual"], r
+
+
+def test_a_case_needing_what_the_library_lacks_is_unsupported(tmp_path):
+    script = tmp_path / "client-only.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "echo '{\"event\":\"hello\",\"library\":\"x\",\"version\":\"1\",\"capabilities\":[\"client\"]}'\n"
+        "cat >/dev/null\n")
+    script.chmod(0o755)
+    proc, data = clients("--agent", f"c={script}", "--case", "worker/*", CASES)
+    assert proc.returncode == 0
+    assert {r["verdict"] for r in data["results"]} == {"unsupported"}
