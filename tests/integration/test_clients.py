@@ -109,6 +109,16 @@ def test_perl_matches_its_expectations():
     assert "crash" in v[("perl", "client/result-for-an-unknown-handle")]["note"]
 
 
+def test_php_matches_its_expectations():
+    proc, data = clients("--agent", f"php=php {ROOT}/clients/adapters/php/adapter.php", "--expect",
+                         f"php={ROOT}/clients/expectations/php-gearman-2.1.0.yaml",
+                         "--step-timeout", "2000", CASES)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    v = verdicts(data)
+    assert v[("php", "client/failover-to-the-second-server")]["verdict"] == "expected-fail"
+    assert "GRAB_JOB_ALL" in v[("php", "worker/can-do-timeout-unit")]["note"]
+
+
 def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nlevel: MUST\nrequirements: [R]\nsteps:\n  - c: {expect: NOOP}\n")
