@@ -128,6 +128,9 @@ std::optional<std::string> profile_entry_problem(const scenario::profile_entry& 
   if (e.expect == kind::expected_fail && s.level == "IMPL")
     return "'" + s.id + "' is an IMPL scenario: it never fails by itself, so it cannot be an " +
            "expected failure (pin the variant the implementation shows instead)";
+  if (e.expect == kind::fails_sometimes)
+    return "'fails-sometimes' is for client-library expectations (gearspec clients); a server "
+           "scenario that passes only sometimes shows as flaky with --repeat";
   if (e.expect == kind::pinned) {
     if (s.variants.empty())
       return "'" + s.id + "' has no variants to pin (only IMPL scenarios have them)";

@@ -139,7 +139,9 @@ class case_parser {
       if (word == "close") return scenario::disconnect_step{conn, false};
       if (word == "reset") return scenario::disconnect_step{conn, true};
       if (word == "expect_closed") return scenario::expect_closed_step{conn, std::nullopt};
-      r_.fail(n, "unknown action '" + word + "' (close, reset, expect_closed, or a mapping)");
+      if (word == "asleep") return asleep_step{conn, std::nullopt};
+      r_.fail(n,
+              "unknown action '" + word + "' (close, reset, expect_closed, asleep, or a mapping)");
     }
     r_.require_map(n, "a connection step");
     if (n["send"]) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "harness/clients/agent_process.hpp"
@@ -112,7 +113,7 @@ class case_run {
     }
     result_.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     if (c_.level == "INFO" && (result_.verdict == case_verdict::fail)) {
-      result_.note = result_.actual;
+      result_.note += (result_.note.empty() ? "" : "; then ") + result_.actual;
       result_.verdict = case_verdict::informational;
     } else if (c_.level == "INFO" && result_.verdict == case_verdict::pass) {
       result_.verdict = case_verdict::informational;
@@ -587,12 +588,32 @@ class case_run {
     const auto limit = st.timeout.value_or(settings_.step_timeout);
     const auto until = std::min(deadline_, clock_type::now() + limit);
     engine::alternatives grabs;
-    for (auto cmd :
-         {wire::command::grab_job, wire::command::grab_job_uniq, wire::command::grab_job_all})
+    for (auto cmd : {wire::command::grab_job, wire::command::grab_job_uniq,
+                     wire::command::grab_job_all, wire::command::pre_sleep})
       grabs.push_back({scenario::packet_expectation{cmd, {}, {}}});
     std::vector<wire::packet> matched;
-    auto got = co_await a->expect(grabs, vars_, until, limit, &matched);
-    if (!got) co_return from_step(got);
+    for (int sleeps = 0;; ++sleeps) {
+      matched.clear();
+      auto got = co_await a->expect(grabs, vars_, until, limit, &matched);
+      if (!got) co_return from_step(got);
+      if (matched.front().cmd != wire::command::pre_sleep) break;
+      observe("may sleep before it grabs");
+      if (st.no_job) {  // nothing to offer: the worker asked for nothing and is asleep
+        asleep_.insert(st.connection);
+        co_return outcome::ok();
+      }
+      // PRE_SLEEP after PRE_SLEEP without a grab between would be a worker that never wakes:
+      // bounded, it fails below as the grab that never came.
+      if (sleeps >= 3)
+        co_return outcome{case_verdict::fail, "a grab request after NOOP",
+                          "PRE_SLEEP again (" + std::to_string(sleeps + 1) + " times)",
+                          "the worker sleeps again after NOOP"};
+      wire::packet noop{wire::packet_magic::response, wire::command::noop, {}};
+      std::string bytes;
+      wire::encode(noop.magic, noop.cmd, {}, bytes);
+      auto woke = co_await a->write(std::move(bytes), {}, "NOOP (a job is queued)", noop);
+      if (!woke) co_return from_step(woke);
+    }
     const auto grab = matched.front().cmd;
     observe(std::string("grabs with ") + std::string(wire::name(grab)));
     std::string bytes;
@@ -619,6 +640,15 @@ class case_run {
   void observe(const std::string& what) {
     if (result_.note.find(what) == std::string::npos)
       result_.note += (result_.note.empty() ? "" : "; ") + what;
+  }
+
+  asio::awaitable<outcome> asleep(const asleep_step& st) {
+    if (asleep_.erase(st.connection)) co_return outcome::ok();
+    const auto limit = st.timeout.value_or(settings_.step_timeout);
+    engine::alternatives sleep{{scenario::packet_expectation{wire::command::pre_sleep, {}, {}}}};
+    co_return from_step(
+        co_await connection(st.connection)
+            ->expect(sleep, vars_, std::min(deadline_, clock_type::now() + limit), limit));
   }
 
   asio::awaitable<outcome> send_many(const send_many_step& st) {
@@ -661,6 +691,7 @@ class case_run {
     if (const auto* s = std::get_if<server_step>(&st.what)) co_return co_await server_fault(*s);
     if (const auto* s = std::get_if<answer_grab_step>(&st.what)) co_return co_await answer_grab(*s);
     if (const auto* s = std::get_if<send_many_step>(&st.what)) co_return co_await send_many(*s);
+    if (const auto* s = std::get_if<asleep_step>(&st.what)) co_return co_await asleep(*s);
     if (const auto* s = std::get_if<scenario::sleep_step>(&st.what)) {
       asio::steady_timer t(io_);
       t.expires_after(s->length);
@@ -676,8 +707,13 @@ class case_run {
     }
     if (const auto* s = std::get_if<scenario::expect_step>(&st.what)) {
       const auto limit = limit_of(s->timeout);
-      co_return from_step(co_await connection(s->actor)->expect(
-          s->alternatives, vars_, std::min(deadline_, clock_type::now() + limit), limit));
+      std::vector<wire::packet> matched;
+      auto got = co_await connection(s->actor)->expect(
+          s->alternatives, vars_, std::min(deadline_, clock_type::now() + limit), limit, &matched);
+      // An INFO case records what the library sent: its note lists the packets it expected.
+      if (got && c_.level == "INFO")
+        for (const auto& p : matched) observe(wire::to_string(p));
+      co_return from_step(got);
     }
     if (const auto* s = std::get_if<scenario::expect_none_step>(&st.what))
       co_return from_step(co_await connection(s->actor)->expect_none(s->window));
@@ -705,6 +741,7 @@ class case_run {
   std::map<std::string, std::unique_ptr<engine::actor>> conns_;
   std::unique_ptr<agent_process> agent_;
   std::vector<std::string> capabilities_;
+  std::set<std::string> asleep_;  ///< connections whose worker went to sleep during a grab step
   std::string addresses_;
   clock_type::time_point t0_ = clock_type::now(), deadline_ = clock_type::now();
 };

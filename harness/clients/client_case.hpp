@@ -73,12 +73,20 @@ struct server_step {
   bool listen_again = false;
   bool abortive = false;  ///< connections end with RST rather than FIN
 };
-/// Answers the next grab request (GRAB_JOB, _UNIQ or _ALL, whichever the library sends) with the
-/// matching assignment, or NO_JOB. Which one the library used is recorded.
+/** Answers the next grab request (GRAB_JOB, _UNIQ or _ALL, whichever the library sends) with the
+    matching assignment, or NO_JOB; which one the library used is recorded. A worker may also go
+    to sleep before it asks (PRE_SLEEP first, which PROTOCOL allows): offering a job, the harness
+    then wakes it with NOOP as a server with a queued job does; offering none, the worker is
+    asleep and the step is done (a later `asleep` step is then satisfied). */
 struct answer_grab_step {
   std::string connection;
   bool no_job = false;
   value_template handle, function, unique, data;
+  std::optional<duration> timeout;
+};
+/// The worker is asleep: it sent PRE_SLEEP, now or during an earlier grab step.
+struct asleep_step {
+  std::string connection;
   std::optional<duration> timeout;
 };
 /// Several reply packets in one write (coalesced), or split with pacing.
@@ -91,9 +99,9 @@ struct send_many_step {
 struct case_step {
   using action =
       std::variant<agent_command_step, agent_expect_step, agent_quiet_step, accept_step,
-                   server_step, answer_grab_step, send_many_step, scenario::send_raw_step,
-                   scenario::expect_step, scenario::expect_none_step, scenario::expect_closed_step,
-                   scenario::disconnect_step, scenario::sleep_step>;
+                   server_step, answer_grab_step, asleep_step, send_many_step,
+                   scenario::send_raw_step, scenario::expect_step, scenario::expect_none_step,
+                   scenario::expect_closed_step, scenario::disconnect_step, scenario::sleep_step>;
   source_mark mark;
   action what;
 };

@@ -18,14 +18,19 @@ bool failed(case_verdict v) {
 
 case_result apply_expectations(case_result r, const scenario::profile* expectations) {
   if (!expectations) return r;
+  using kind = scenario::profile_entry::verdict;
   const auto* entry = expectations->find(r.case_id);
-  if (!entry || entry->expect != scenario::profile_entry::verdict::expected_fail) return r;
+  if (!entry || (entry->expect != kind::expected_fail && entry->expect != kind::fails_sometimes))
+    return r;
   r.reason = entry->reason;
   if (failed(r.verdict)) {
     r.note = std::string(verdict_name(r.verdict)) + ": " + r.cause;
     r.verdict = case_verdict::expected_fail;
   } else if (r.verdict == case_verdict::pass) {
-    r.verdict = case_verdict::unexpected_pass;
+    if (entry->expect == kind::expected_fail)
+      r.verdict = case_verdict::unexpected_pass;
+    else
+      r.note = "passed this time; the expectations say it fails in some runs: " + entry->reason;
   }
   return r;
 }

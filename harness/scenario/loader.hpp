@@ -32,6 +32,9 @@ struct profile_entry {
     expected_fail,  ///< a MUST or SHOULD scenario the implementation is known to fail
     unsupported,    ///< not run on this implementation
     pinned,         ///< an IMPL scenario must show this variant (CI notices a change)
+    /// Client-library expectations only (`gearspec clients`): the library fails the case in some
+    /// runs and not others; a failure is expected, a pass is not news. Its reason says how often.
+    fails_sometimes,
   };
   std::string pattern;  ///< scenario id or glob (*, ?)
   verdict expect = verdict::expected_fail;

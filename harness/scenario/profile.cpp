@@ -93,8 +93,11 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
           entry.expect = profile_entry::verdict::expected_fail;
         else if (verdict == "unsupported")
           entry.expect = profile_entry::verdict::unsupported;
+        else if (verdict == "fails-sometimes")
+          entry.expect = profile_entry::verdict::fails_sometimes;
         else
-          r.fail(e["verdict"], "verdict must be expected-fail or unsupported (or pin a variant)");
+          r.fail(e["verdict"],
+                 "verdict must be expected-fail, unsupported or fails-sometimes (or pin a variant)");
       }
       if (!e["reason"]) r.fail(e, "every expected deviation needs a reason");
       entry.reason = r.scalar(e["reason"], "reason");

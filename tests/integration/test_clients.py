@@ -119,6 +119,16 @@ def test_php_matches_its_expectations():
     assert "GRAB_JOB_ALL" in v[("php", "worker/can-do-timeout-unit")]["note"]
 
 
+def test_gearmanode_matches_its_expectations():
+    proc, data = clients("--agent", f"gearmanode=node {ROOT}/clients/adapters/node/gearmanode.js",
+                         "--expect", f"gearmanode={ROOT}/clients/expectations/gearmanode-0.9.2.yaml",
+                         "--step-timeout", "2000", CASES)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    v = verdicts(data)
+    assert v[("gearmanode", "client/replies-split-into-single-bytes")]["verdict"] == "expected-fail"
+    assert v[("gearmanode", "client/status-of-a-job")]["verdict"] == "unsupported"
+
+
 def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nlevel: MUST\nrequirements: [R]\nsteps:\n  - c: {expect: NOOP}\n")
