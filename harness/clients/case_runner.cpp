@@ -126,6 +126,7 @@ class case_run {
     std::string name;
     std::uint16_t port = 0;
     std::unique_ptr<tcp::acceptor> acceptor;
+    std::unique_ptr<tcp::acceptor> reserved;  ///< a down server's port: bound, not listening
     std::deque<tcp::socket> pending;
     std::vector<std::string> connections;
   };
@@ -153,9 +154,12 @@ class case_run {
       auto& st = servers_[s.name];
       st.name = s.name;
       if (s.down) {
-        // A port nothing listens on: bound once to learn a free one, then released.
-        tcp::acceptor probe(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        st.port = probe.local_endpoint().port();
+        // A port nothing listens on, kept bound for the whole case (never listen()ed, so a
+        // connection is refused), so that no other case's server can be given it meanwhile.
+        st.reserved = std::make_unique<tcp::acceptor>(io_);
+        st.reserved->open(tcp::v4());
+        st.reserved->bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        st.port = st.reserved->local_endpoint().port();
         note('*', s.name, "down: nothing listens on port " + std::to_string(st.port));
       } else {
         listen(st);
@@ -247,6 +251,7 @@ class case_run {
           co_return outcome{case_verdict::error, "a hello event first", ev.line,
                             "adapter broke the contract: no hello"};
         result_.library = ev.text("library") + " " + ev.text("version");
+        result_.based_on = ev.text("based_on");
         if (const auto it = ev.fields.find("capabilities"); it != ev.fields.end())
           for (const auto& cap : it->second.list) capabilities_.push_back(cap.text);
         for (const auto& need : c_.needs)

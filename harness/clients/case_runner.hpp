@@ -51,6 +51,11 @@ struct case_result {
   std::string reason;
   /// The library as its adapter introduced itself ("libgearman 1.1.20").
   std::string library;
+  /// The library it is built on, if its adapter says so (hello's "based_on": PHP's extension is
+  /// libgearman underneath), so a defect of the base is counted once.
+  std::string based_on;
+  /// Set by the report: the agent of the base library that fails this case too.
+  std::string shared_with;
   std::vector<std::string> transcript;
   std::string adapter_stderr;
   double seconds = 0;

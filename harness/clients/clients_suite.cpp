@@ -76,7 +76,23 @@ std::vector<case_result> run_cases(const std::vector<client_case>& cases,
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < std::max(1u, jobs); ++j) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+  mark_shared_defects(results);
   return results;
+}
+
+void mark_shared_defects(std::vector<case_result>& results) {
+  auto fails = [](const case_result& r) {
+    return failed(r.verdict) || r.verdict == case_verdict::expected_fail;
+  };
+  for (auto& r : results) {
+    if (r.based_on.empty() || !fails(r)) continue;
+    for (const auto& base : results)
+      if (&base != &r && base.case_id == r.case_id && fails(base) &&
+          base.library.rfind(r.based_on, 0) == 0) {
+        r.shared_with = base.agent;
+        break;
+      }
+  }
 }
 
 clients_summary summarize(const std::vector<case_result>& results) {
@@ -134,6 +150,8 @@ void write_text_report(std::ostream& out, const std::vector<case_result>& result
         r.verdict == case_verdict::informational)
       if (!r.cause.empty() || !r.note.empty())
         out << ": " << (r.verdict == case_verdict::unsupported ? r.cause : r.note);
+    if (!r.shared_with.empty())
+      out << " [the same defect as " << r.shared_with << ", its base library]";
     out << "\n";
     if (bad || (verbose && r.verdict != case_verdict::unsupported)) {
       if (!r.where.empty()) out << "      at " << r.where << "\n";
@@ -196,6 +214,15 @@ void write_text_report(std::ostream& out, const std::vector<case_result>& result
       out << ")\n";
     }
   }
+  // Library defects: each failing (or expected-to-fail) case of an agent, a defect shared with the
+  // agent of its base library counted once.
+  std::size_t defects = 0, shared = 0;
+  for (const auto& r : results)
+    if (failed(r.verdict) || r.verdict == case_verdict::expected_fail)
+      (r.shared_with.empty() ? defects : shared) += 1;
+  if (defects + shared)
+    out << "\nlibrary defects found: " << defects << " (" << shared
+        << " more failures are a base library's defect seen again through a library built on it)\n";
   const auto total = summarize(results);
   out << "\n"
       << (total.exit_code() == 0   ? "OK"
@@ -221,6 +248,7 @@ void write_json_report(std::ostream& out, const std::vector<case_result>& result
     w.key("verdict").value(verdict_name(r.verdict));
     w.key("where").value(r.where).key("expected").value(r.expected).key("actual").value(r.actual);
     w.key("cause").value(r.cause).key("note").value(r.note).key("reason").value(r.reason);
+    w.key("based_on").value(r.based_on).key("shared_with").value(r.shared_with);
     w.key("seconds").value(r.seconds);
     w.key("transcript").strings(r.transcript);
     w.key("adapter_stderr").value(r.adapter_stderr);

@@ -21,6 +21,10 @@ struct agent_under_test {
   std::optional<scenario::profile> expectations;
 };
 
+/** Marks failures that an agent shares with the agent of the library it is built on (hello's
+    "based_on" names that library): the same case failing on both is one defect of the base. */
+void mark_shared_defects(std::vector<case_result>& results);
+
 /// Runs every case for every agent, `jobs` at once; progress is called after each result.
 std::vector<case_result> run_cases(const std::vector<client_case>& cases,
                                    const std::vector<agent_under_test>& agents,

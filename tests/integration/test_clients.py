@@ -126,6 +126,19 @@ def test_real_library_matches_its_expectations(agent):
     assert sum(r["verdict"] == "pass" for r in data["results"]) >= 10
 
 
+@pytest.mark.skipif(not LIBGEARMAN, reason="libgearman adapter not built")
+def test_a_defect_of_libgearman_seen_through_php_is_counted_once():
+    proc, data = clients("--agent", f"libgearman={LIBGEARMAN}", "--agent",
+                         f"php=php {ROOT}/clients/adapters/php/adapter.php", "--step-timeout", "2000",
+                         "--case", "client/work-fail-handle-with-trailing-nul", "--case",
+                         "client/empty-result", CASES)
+    v = verdicts(data)
+    php = v[("php", "client/work-fail-handle-with-trailing-nul")]
+    assert php["verdict"] == "hang" and php["shared_with"] == "libgearman", php
+    assert v[("libgearman", "client/work-fail-handle-with-trailing-nul")]["shared_with"] == ""
+    assert "library defects found: 1 (1 more failures are a base library's defect" in proc.stdout
+
+
 def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nlevel: MUST\nrequirements: [R]\nsteps:\n  - c: {expect: NOOP}\n")

@@ -14,6 +14,7 @@ function emit(string $event, array $fields = []): void {
 
 $servers = getenv('GEARSPEC_SERVERS') ?: '';
 emit('hello', ['library' => 'php-gearman (pecl)', 'version' => phpversion('gearman') . ' on libgearman ' . gearman_version(),
+    'based_on' => 'libgearman',
     'capabilities' => ['client', 'worker', 'background', 'unique', 'priority', 'status', 'exceptions', 'data', 'warning',
                        'work_status', 'timeout', 'can_do_timeout', 'several_servers', 'reconnect', 'task_set']]);
 
