@@ -195,11 +195,12 @@ class case_parser {
       g.connection = conn;
       g.timeout = optional_duration(r_, n, "timeout");
       const auto spec = n["grab"];
-      if (spec.IsScalar() && spec.Scalar() == "NO_JOB") {
-        g.no_job = true;
+      if (spec.IsScalar() && (spec.Scalar() == "NO_JOB" || spec.Scalar() == "ERROR")) {
+        g.no_job = spec.Scalar() == "NO_JOB";
+        g.error = !g.no_job;
         return g;
       }
-      r_.require_map(spec, "grab (the job to assign, or NO_JOB)");
+      r_.require_map(spec, "grab (the job to assign, NO_JOB or ERROR)");
       r_.only_keys(spec, {"handle", "function", "unique", "data"}, "a grab's job");
       for (const char* key : {"handle", "function", "data"})
         if (!spec[key]) r_.fail(spec, std::string("the job to assign needs ") + key);

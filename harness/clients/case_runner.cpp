@@ -603,7 +603,7 @@ class case_run {
       if (!got) co_return from_step(got);
       if (matched.front().cmd != wire::command::pre_sleep) break;
       observe("may sleep before it grabs");
-      if (st.no_job) {  // nothing to offer: the worker asked for nothing and is asleep
+      if (st.no_job || st.error) {  // nothing to offer: the worker asked for nothing, asleep
         asleep_.insert(st.connection);
         co_return outcome::ok();
       }
@@ -623,7 +623,11 @@ class case_run {
     observe(std::string("grabs with ") + std::string(wire::name(grab)));
     std::string bytes;
     wire::packet reply{wire::packet_magic::response, wire::command::no_job, {}};
-    if (!st.no_job) {
+    if (st.error) {
+      reply = {wire::packet_magic::response,
+               wire::command::error,
+               {"SERVER_ERROR", "refused by the case (an ERROR answer to a grab)"}};
+    } else if (!st.no_job) {
       const auto handle = vars_.expand(st.handle), fn = vars_.expand(st.function),
                  unique = vars_.expand(st.unique), data = vars_.expand(st.data);
       if (grab == wire::command::grab_job)

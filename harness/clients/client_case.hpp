@@ -81,6 +81,7 @@ struct server_step {
 struct answer_grab_step {
   std::string connection;
   bool no_job = false;
+  bool error = false;  ///< answer with ERROR instead (a server refusing the grab)
   value_template handle, function, unique, data;
   std::optional<duration> timeout;
 };

@@ -504,6 +504,13 @@ class agent {
       case command::noop:
         if (w.sleeping && !has("ignores-noop")) grab(w);
         return;
+      case command::error:
+        // The server refused the grab (PROTOCOL ERROR): sleep until it says there is work.
+        std::fprintf(stderr, "worker: ERROR %s: %s\n", p.args[0].c_str(), p.args[1].c_str());
+        w.grabbing = false;
+        w.sleeping = true;
+        send_packet(w, command::pre_sleep, {});
+        return;
       case command::job_assign:
       case command::job_assign_uniq:
       case command::job_assign_all: {
