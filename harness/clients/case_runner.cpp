@@ -83,8 +83,8 @@ class case_run {
     result_.requirements = c.requirements;
     result_.agent = agent.name;
     ignore_ = c.ignore;
-    for (auto cmd :
-         {wire::command::option_req, wire::command::echo_req, wire::command::set_client_id})
+    for (auto cmd : {wire::command::option_req, wire::command::echo_req,
+                     wire::command::set_client_id, wire::command::reset_abilities})
       if (std::find(ignore_.begin(), ignore_.end(), cmd) == ignore_.end()) ignore_.push_back(cmd);
   }
 
@@ -252,6 +252,7 @@ class case_run {
                             "adapter broke the contract: no hello"};
         result_.library = ev.text("library") + " " + ev.text("version");
         result_.based_on = ev.text("based_on");
+        result_.adapter_note = ev.text("note");
         if (const auto it = ev.fields.find("capabilities"); it != ev.fields.end())
           for (const auto& cap : it->second.list) capabilities_.push_back(cap.text);
         for (const auto& need : c_.needs)
@@ -392,6 +393,7 @@ class case_run {
         }
         continue;
       }
+      if (f.value.type == json_scalar::kind::boolean) v = f.value.flag ? "true" : "false";
       out += ", " + k + " " + (f.value.type == json_scalar::kind::string ? engine::quote(v) : v);
     }
     return out;

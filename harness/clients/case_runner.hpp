@@ -54,6 +54,8 @@ struct case_result {
   /// The library it is built on, if its adapter says so (hello's "based_on": PHP's extension is
   /// libgearman underneath), so a defect of the base is counted once.
   std::string based_on;
+  /// What the adapter says about itself (hello's "note"), e.g. glue it had to supply.
+  std::string adapter_note;
   /// Set by the report: the agent of the base library that fails this case too.
   std::string shared_with;
   std::vector<std::string> transcript;

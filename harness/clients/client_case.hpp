@@ -123,7 +123,8 @@ struct client_case {
   std::vector<std::string> needs;
   std::vector<played_server> servers;
   /// Request types a connection may send at any time without a step expecting them; always so
-  /// for OPTION_REQ and ECHO_REQ (the harness answers them) and SET_CLIENT_ID (no answer).
+  /// for OPTION_REQ and ECHO_REQ (the harness answers them), SET_CLIENT_ID and RESET_ABILITIES
+  /// (no answer).
   std::vector<wire::command> ignore;
   std::vector<case_step> steps;
   std::optional<duration> time_limit;

@@ -137,9 +137,11 @@ int clients_summary::exit_code() const {
 }
 
 void write_text_report(std::ostream& out, const std::vector<case_result>& results, bool verbose) {
-  std::map<std::string, std::string> library_of;
-  for (const auto& r : results)
+  std::map<std::string, std::string> library_of, note_of;
+  for (const auto& r : results) {
     if (!r.library.empty() && r.library != " ") library_of[r.agent] = r.library;
+    if (!r.adapter_note.empty()) note_of[r.agent] = r.adapter_note;
+  }
   for (const auto& r : results) {
     const bool bad = failed(r.verdict) || r.verdict == case_verdict::error ||
                      r.verdict == case_verdict::unexpected_pass;
@@ -206,6 +208,7 @@ void write_text_report(std::ostream& out, const std::vector<case_result>& result
         << " crashed, " << s.expected_fail << " expected failures, " << s.unexpected_pass
         << " unexpected passes, " << s.unsupported << " unsupported, " << s.informational
         << " informational, " << s.error << " adapter errors\n";
+    if (note_of.count(agent)) out << "      adapter: " << note_of[agent] << "\n";
     for (const auto& [cause, ids] : causes[agent]) {
       out << "      root cause: " << cause << " (" << ids.size() << " case"
           << (ids.size() == 1 ? "" : "s") << ": ";
@@ -249,6 +252,7 @@ void write_json_report(std::ostream& out, const std::vector<case_result>& result
     w.key("where").value(r.where).key("expected").value(r.expected).key("actual").value(r.actual);
     w.key("cause").value(r.cause).key("note").value(r.note).key("reason").value(r.reason);
     w.key("based_on").value(r.based_on).key("shared_with").value(r.shared_with);
+    w.key("adapter_note").value(r.adapter_note);
     w.key("seconds").value(r.seconds);
     w.key("transcript").strings(r.transcript);
     w.key("adapter_stderr").value(r.adapter_stderr);

@@ -104,6 +104,10 @@ AGENTS = {
                      ("client/same-key-twice-one-result-each", "expected-fail")),
     "abraxas": (f"node {ROOT}/clients/adapters/node/abraxas.js", "abraxas-2.1.10.yaml",
                 ("client/same-key-twice-one-result-each", "expected-fail")),
+    "gearman": (f"node {ROOT}/clients/adapters/node/gearman.js", "gearman-2.1.0.yaml",
+                ("client/status-of-a-job", "expected-fail")),
+    "gearman-node": (f"node {ROOT}/clients/adapters/node/gearman-node.js", "gearman-node-2.0.13.yaml",
+                     ("client/result-for-an-unknown-handle", "expected-fail")),
 }
 
 

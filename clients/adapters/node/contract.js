@@ -29,8 +29,8 @@ function version (name) {
 
 /** Says hello, then hands every command but quit to onCommand(cmd); quit or the end of stdin
     ends the process at once, whatever the library is doing. */
-function serve ({ library, capabilities, onCommand }) {
-  emit('hello', { library, version: version(library), capabilities })
+function serve ({ library, capabilities, onCommand, note }) {
+  emit('hello', Object.assign({ library, version: version(library), capabilities }, note ? { note } : {}))
   const lines = readline.createInterface({ input: process.stdin })
   lines.on('line', (line) => {
     if (!line.trim()) return
