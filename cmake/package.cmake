@@ -20,9 +20,10 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "gearspec developers <gearspec@invalid>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # gearspec_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# The servers it is usually pointed at; the headers the CMake package's consumers compile against.
+# The servers it is usually pointed at; the headers the CMake package's consumers compile against;
+# the library the installed Perl adapter of `gearspec clients` drives.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "gearman-job-server, gearman-server, libboost-dev, libyaml-cpp-dev, libsqlite3-dev")
+    "gearman-job-server, gearman-server, libboost-dev, libyaml-cpp-dev, libsqlite3-dev, libgearman-client-perl")
 if(GEARSPEC_PYTHON_VERSION)
   list(GET GEARSPEC_PYTHON_VERSION 0 py_major)
   list(GET GEARSPEC_PYTHON_VERSION 1 py_minor)

@@ -27,7 +27,7 @@ fail() { echo "deb_install_test: FAIL: $*" >&2; exit 1; }
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$deb" \
   >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; fail "apt-get install $deb"; }
 dpkg-query -W -f='${Status}' gearspec | grep -q "install ok installed" || fail "not installed"
-for program in gearspec gearspec-server gearspec-bench gearspec-soak; do
+for program in gearspec gearspec-server gearspec-bench gearspec-soak gearspec-agent; do
   [[ $(command -v "$program") == /usr/bin/$program ]] || fail "$program is not /usr/bin/$program"
 done
 
@@ -45,6 +45,13 @@ echo "deb_install_test: gearspec run --spawn gearmand with the installed profile
   --profile /usr/share/gearspec/profiles/gearmand-1.1.20.yaml >spawned.txt 2>&1 \
   || { tail -40 spawned.txt; fail "spawned C gearmand run with its installed profile"; }
 grep -q "^OK: $suite_size scenarios" spawned.txt || { tail -5 spawned.txt; fail "spawned run summary"; }
+
+echo "deb_install_test: gearspec clients (installed cases, the installed reference adapter and Perl's)"
+/usr/bin/gearspec clients --reference-agent \
+  --agent perl=/usr/share/gearspec/clients/adapters/perl/adapter.pl \
+  --expect perl=/usr/share/gearspec/clients/expectations/perl-gearman-2.004.yaml \
+  --step-timeout 2000 >clients.txt 2>&1 || { tail -30 clients.txt; fail "gearspec clients"; }
+grep -q "^OK: [0-9]* runs" clients.txt || { tail -5 clients.txt; fail "gearspec clients: no OK line"; }
 
 echo "deb_install_test: the installed gearspec-server, spawned"
 /usr/bin/gearspec run --no-color /usr/share/gearspec/scenarios/attach \
