@@ -146,13 +146,13 @@ class case_parser {
     r_.require_map(n, "a connection step");
     if (n["send"]) {
       r_.only_keys(n, {"send", "args", "chunk", "chunk_delay"}, "a send step");
-      send_many_step s{conn, {parse_packet(n["send"], n["args"])}, parse_pacing(n)};
+      send_many_step s{conn, {parse_packet(n["send"], n["args"])}, parse_pacing(r_, n)};
       return s;
     }
     if (n["send_many"]) {
       r_.only_keys(n, {"send_many", "chunk", "chunk_delay"}, "a send_many step");
       r_.require_sequence(n["send_many"], "send_many");
-      send_many_step s{conn, {}, parse_pacing(n)};
+      send_many_step s{conn, {}, parse_pacing(r_, n)};
       for (const auto& item : n["send_many"]) {
         r_.require_map(item, "a packet ({NAME: [args]})");
         if (item.size() != 1) r_.fail(item, "a packet is one {NAME: [args]}");
@@ -164,7 +164,7 @@ class case_parser {
     }
     if (n["send_raw"]) {
       r_.only_keys(n, {"send_raw", "chunk", "chunk_delay"}, "a send_raw step");
-      return scenario::send_raw_step{conn, parse_value(r_, n["send_raw"]), parse_pacing(n)};
+      return scenario::send_raw_step{conn, parse_value(r_, n["send_raw"]), parse_pacing(r_, n)};
     }
     if (n["any_of"]) {
       r_.only_keys(n, {"any_of", "timeout"}, "an any_of step");
@@ -236,26 +236,6 @@ class case_parser {
     std::vector<value_template> values;
     for (std::size_t i = 0; i < given; ++i) values.push_back(parse_value(r_, args[i]));
     return {cmd, std::move(values)};
-  }
-
-  scenario::write_pacing parse_pacing(const YAML::Node& n) {
-    scenario::write_pacing pacing;
-    if (!n["chunk"]) {
-      if (n["chunk_delay"]) r_.fail(n["chunk_delay"], "chunk_delay needs chunk");
-      return pacing;
-    }
-    long long v = 0;
-    try {
-      v = std::stoll(r_.scalar(n["chunk"], "chunk"));
-    } catch (const std::exception&) {
-      r_.fail(n["chunk"], "chunk must be a positive number of bytes");
-    }
-    if (v <= 0) r_.fail(n["chunk"], "chunk must be a positive number of bytes");
-    pacing.chunk = static_cast<std::size_t>(v);
-    if (n["chunk_delay"])
-      pacing.delay =
-          parse_duration(r_.scalar(n["chunk_delay"], "chunk_delay"), r_.mark(n["chunk_delay"]));
-    return pacing;
   }
 
   // --- the agent ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 
 #include "harness/clients/json_line.hpp"
 #include "harness/common/command_line.hpp"
+#include "harness/engine/json.hpp"
 #include "harness/wire/decoder.hpp"
 #include "harness/wire/encoder.hpp"
 
@@ -54,22 +55,8 @@ bool has(const char* d) {
   return defects.count(d) > 0;
 }
 
-std::string json_text(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+// Names travel as JSON strings (the engine's writer); bytes travel as hex.
+constexpr auto json_text = [](std::string_view s) { return engine::json_string(s); };
 
 /// One event line: {"event": name, fields...}; values are already JSON.
 void emit(const std::string& name, const std::vector<std::pair<std::string, std::string>>& fields) {

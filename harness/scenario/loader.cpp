@@ -187,12 +187,12 @@ class scenario_parser {
         if (m != "REQ" && m != "RES") r_.fail(n["magic"], "magic must be REQ or RES");
         send.request_magic = m == "REQ";
       }
-      send.pacing = parse_pacing(n);
+      send.pacing = parse_pacing(r_, n);
       return send;
     }
     if (n["send_raw"]) {
       r_.only_keys(n, {"send_raw", "chunk", "chunk_delay"}, "a send_raw step");
-      return send_raw_step{a.name, parse_value(r_, n["send_raw"]), parse_pacing(n)};
+      return send_raw_step{a.name, parse_value(r_, n["send_raw"]), parse_pacing(r_, n)};
     }
     if (n["admin"] || n["wait_until"]) return parse_admin(a, n);
     if (n["expect"] || n["any_of"] || n["unordered"]) {
@@ -302,28 +302,6 @@ class scenario_parser {
       } while (std::next_permutation(order.begin(), order.end()));
     }
     return st;
-  }
-
-  write_pacing parse_pacing(const YAML::Node& n) {
-    write_pacing pacing;
-    if (!n["chunk"]) {
-      if (n["chunk_delay"])
-        r_.fail(n["chunk_delay"],
-                "chunk_delay needs chunk (the size of the pieces to pause between)");
-      return pacing;
-    }
-    long long v = 0;
-    try {
-      v = std::stoll(r_.scalar(n["chunk"], "chunk"));
-    } catch (const std::exception&) {
-      r_.fail(n["chunk"], "chunk must be a positive number of bytes");
-    }
-    if (v <= 0) r_.fail(n["chunk"], "chunk must be a positive number of bytes");
-    pacing.chunk = static_cast<std::size_t>(v);
-    if (n["chunk_delay"])
-      pacing.delay =
-          parse_duration(r_.scalar(n["chunk_delay"], "chunk_delay"), r_.mark(n["chunk_delay"]));
-    return pacing;
   }
 
   const reader& r_;

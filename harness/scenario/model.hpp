@@ -230,8 +230,8 @@ struct server_fault_step {
 struct step {
   using action =
       std::variant<connect_step, send_step, send_raw_step, expect_step, grab_step, sync_step,
-                   expect_none_step, expect_closed_step, disconnect_step, admin_step, sleep_step, sleep_until_step,
-                   parallel_step, timed_step, server_fault_step>;
+                   expect_none_step, expect_closed_step, disconnect_step, admin_step, sleep_step,
+                   sleep_until_step, parallel_step, timed_step, server_fault_step>;
   source_mark mark;
   action what;
 

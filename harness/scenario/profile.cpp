@@ -64,7 +64,8 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
       entry.pattern = r.scalar(e["kind"], "kind");
       if (!e["reason"]) r.fail(e, "every known divergence needs a reason");
       entry.reason = r.scalar(e["reason"], "reason");
-      if (!e["evidence"]) r.fail(e, "every known divergence needs evidence (what was observed, where)");
+      if (!e["evidence"])
+        r.fail(e, "every known divergence needs evidence (what was observed, where)");
       entry.evidence = r.scalar(e["evidence"], "evidence");
       if (e["scenario"]) entry.scenario = r.scalar(e["scenario"], "scenario");
       p.explore.push_back(std::move(entry));
@@ -81,8 +82,9 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
       entry.pattern = r.scalar(e["id"], "id");
       if (e["variant"]) {
         if (e["verdict"])
-          r.fail(e["verdict"], "an entry that pins a variant has no verdict (it passes when the "
-                               "scenario shows that variant, and fails otherwise)");
+          r.fail(e["verdict"],
+                 "an entry that pins a variant has no verdict (it passes when the "
+                 "scenario shows that variant, and fails otherwise)");
         entry.expect = profile_entry::verdict::pinned;
         entry.variant = r.scalar(e["variant"], "variant");
       }
@@ -96,8 +98,9 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
         else if (verdict == "fails-sometimes")
           entry.expect = profile_entry::verdict::fails_sometimes;
         else
-          r.fail(e["verdict"],
-                 "verdict must be expected-fail, unsupported or fails-sometimes (or pin a variant)");
+          r.fail(
+              e["verdict"],
+              "verdict must be expected-fail, unsupported or fails-sometimes (or pin a variant)");
       }
       if (!e["reason"]) r.fail(e, "every expected deviation needs a reason");
       entry.reason = r.scalar(e["reason"], "reason");

@@ -262,6 +262,27 @@ admin_expectation::kind parse_response_kind(const reader& r, const YAML::Node& n
   r.fail(n, "response must be ok, err, list, other or any");
 }
 
+write_pacing parse_pacing(const reader& r, const YAML::Node& n) {
+  write_pacing pacing;
+  if (!n["chunk"]) {
+    if (n["chunk_delay"])
+      r.fail(n["chunk_delay"], "chunk_delay needs chunk (the size of the pieces to pause between)");
+    return pacing;
+  }
+  long long v = 0;
+  try {
+    v = std::stoll(r.scalar(n["chunk"], "chunk"));
+  } catch (const std::exception&) {
+    r.fail(n["chunk"], "chunk must be a positive number of bytes");
+  }
+  if (v <= 0) r.fail(n["chunk"], "chunk must be a positive number of bytes");
+  pacing.chunk = static_cast<std::size_t>(v);
+  if (n["chunk_delay"])
+    pacing.delay =
+        parse_duration(r.scalar(n["chunk_delay"], "chunk_delay"), r.mark(n["chunk_delay"]));
+  return pacing;
+}
+
 std::optional<duration> optional_duration(const reader& r, const YAML::Node& map, const char* key) {
   if (!map[key]) return std::nullopt;
   return parse_duration(r.scalar(map[key], key), r.mark(map[key]));

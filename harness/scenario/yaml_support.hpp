@@ -88,6 +88,8 @@ packet_expectation parse_packet_shorthand(const reader& r, const YAML::Node& n);
 std::vector<packet_expectation> parse_alternative(const reader& r, const YAML::Node& n);
 /// An admin answer's kind: ok, err, list, other or any.
 admin_expectation::kind parse_response_kind(const reader& r, const YAML::Node& n);
+/// A send's `chunk` (bytes per write) and `chunk_delay` (the pause between them).
+write_pacing parse_pacing(const reader& r, const YAML::Node& n);
 /// map[key] as a duration, if present.
 std::optional<duration> optional_duration(const reader& r, const YAML::Node& map, const char* key);
 /// Parses YAML text, turning syntax errors into positioned scenario errors.

@@ -151,10 +151,20 @@ def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
     assert f"{bad}:5:5: 'c' is not a server of this case nor a connection" in proc.stderr
 
 
-def test_an_adapter_that_breaks_the_contract_is_an_error_not_a_library_failure(tmp_path):
-    script = tmp_path / "garbage.sh"
-    script.write_text("#!/bin/sh\necho 'this is not json'\nsleep 5\n")
+HELLO_CLIENT_ONLY = ("echo '{\"event\":\"hello\",\"library\":\"x\",\"version\":\"1\","
+                     "\"capabilities\":[\"client\"]}'\n")
+
+
+def fake_adapter(tmp_path, body):
+    """A shell script as the adapter: body after #!/bin/sh."""
+    script = tmp_path / "adapter.sh"
+    script.write_text("#!/bin/sh\n" + body)
     script.chmod(0o755)
+    return script
+
+
+def test_an_adapter_that_breaks_the_contract_is_an_error_not_a_library_failure(tmp_path):
+    script = fake_adapter(tmp_path, "echo 'this is not json'\nsleep 5\n")
     proc, data = clients("--agent", f"garbage={script}", "--case", "client/empty-result", CASES)
     assert proc.returncode == 2
     r = data["results"][0]
@@ -162,12 +172,7 @@ def test_an_adapter_that_breaks_the_contract_is_an_error_not_a_library_failure(t
 
 
 def test_an_adapter_that_dies_is_a_crash(tmp_path):
-    script = tmp_path / "dies.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        "echo '{\"event\":\"hello\",\"library\":\"x\",\"version\":\"1\",\"capabilities\":[\"client\"]}'\n"
-        "read line\nkill -SEGV $$\n")
-    script.chmod(0o755)
+    script = fake_adapter(tmp_path, HELLO_CLIENT_ONLY + "read line\nkill -SEGV $$\n")
     proc, data = clients("--agent", f"dies={script}", "--case", "client/empty-result", CASES)
     assert proc.returncode == 1
     r = data["results"][0]
@@ -175,12 +180,7 @@ def test_an_adapter_that_dies_is_a_crash(tmp_path):
 
 
 def test_a_case_needing_what_the_library_lacks_is_unsupported(tmp_path):
-    script = tmp_path / "client-only.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        "echo '{\"event\":\"hello\",\"library\":\"x\",\"version\":\"1\",\"capabilities\":[\"client\"]}'\n"
-        "cat >/dev/null\n")
-    script.chmod(0o755)
+    script = fake_adapter(tmp_path, HELLO_CLIENT_ONLY + "cat >/dev/null\n")
     proc, data = clients("--agent", f"c={script}", "--case", "worker/*", CASES)
     assert proc.returncode == 0
     assert {r["verdict"] for r in data["results"]} == {"unsupported"}

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "harness/clients/json_line.hpp"
+#include "harness/engine/json.hpp"
 
 namespace {
 
@@ -34,22 +35,8 @@ using gearspec::clients::to_hex;
 
 std::mutex out_lock;
 
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+// Names travel as JSON strings (the engine's writer); bytes travel as hex.
+constexpr auto quoted = [](std::string_view s) { return gearspec::engine::json_string(s); };
 
 void emit(const std::string& name,
           const std::vector<std::pair<std::string, std::string>>& fields = {}) {

@@ -6,14 +6,11 @@
 // unless the server streams), its progress as a percentage, and failures and exceptions alike as
 // an 'error' event: the adapter reports the result as `complete` and an error as `fail`, and does
 // not claim the "data", "work_status", "status" or "exceptions" capabilities.
-const { requireLibrary, emit, hex, bytes, servers, serve, TaskSet } = require('./contract')
+const { requireLibrary, emit, hex, bytes, servers, serve, Commands, runScript } = require('./contract')
 const Gearman = requireLibrary('abraxas')
 
 let client = null
-let queued = []
-const set = new TaskSet()
-let wanted = 0
-let jobsDone = 0
+const commands = new Commands()
 
 function getClient () {
   if (!client) {
@@ -30,7 +27,7 @@ function submit (s) {
   if (s.priority && s.priority !== 'normal') options.priority = s.priority
   if (s.timeout_ms) options.responseTimeout = s.timeout_ms
   let ended = false
-  const end = (event, fields) => { if (ended) return; ended = true; emit(event, Object.assign({ id }, fields)); set.end(id) }
+  const end = (event, fields) => { if (ended) return; ended = true; emit(event, Object.assign({ id }, fields)); commands.ended(id) }
   if (s.background) {
     getClient().submitJobBg(s.function, options, bytes(s.data_hex), (err, jobid) => {
       if (err) return end('error', { class: 'other', message: String(err) })
@@ -55,22 +52,14 @@ function submit (s) {
 function jobFunction (name, script) {
   return (task) => {
     emit('job', { function: name, handle: String(task.jobid || ''), unique: String(task.uniqueid || ''), data_hex: hex(task.payload) })
-    const finished = () => { if (++jobsDone === wanted) emit('done') }
-    const step = (i) => {
-      if (i >= script.length) { task.end(''); return finished() }
-      const a = script[i]
-      const data = bytes(a.data_hex)
-      switch (a.do) {
-        case 'warning': task.warn(data); return step(i + 1)
-        case 'status': task.status(a.denominator ? a.numerator / a.denominator : 0); return step(i + 1)
-        case 'sleep': return setTimeout(() => step(i + 1), a.ms)
-        case 'complete': task.end(data); return finished()
-        case 'fail': task.error(''); return finished()
-        case 'exception': task.error(data); return finished()   // the library's way to throw
-        default: return step(i + 1)   // data: written data is buffered into the result
-      }
-    }
-    step(0)
+    // Written data is buffered into the result (no WORK_DATA unless the server streams).
+    runScript(script, {
+      warning: (d) => task.warn(d),
+      status: (d, a) => task.status(a.denominator ? a.numerator / a.denominator : 0),
+      complete: (d) => task.end(d),
+      fail: () => task.error(''),
+      exception: (d) => task.error(d)   // the library's way to throw
+    }, () => commands.jobFinished())
   }
 }
 
@@ -80,14 +69,8 @@ serve({
     'can_do_timeout', 'several_servers', 'reconnect', 'task_set'],
   onCommand (c) {
     switch (c.cmd) {
-      case 'submit': queued.push(c); break
-      case 'run': {
-        const now = queued
-        queued = []
-        set.start(now.map((s) => s.id))
-        now.forEach(submit)
-        break
-      }
+      case 'submit': commands.queue(c); break
+      case 'run': commands.run(submit); break
       case 'register': {
         const options = { encoding: 'buffer' }
         // The library takes the timeout in seconds (README, registerWorker options.timeout).
@@ -96,7 +79,7 @@ serve({
         break
       }
       case 'unregister': getClient().unregisterWorker(c.function); break
-      case 'work': wanted = c.jobs; jobsDone = 0; break
+      case 'work': commands.work(c.jobs); break
       default: emit('error', { class: 'unsupported', message: 'unknown command ' + c.cmd })
     }
   }

@@ -58,4 +58,36 @@ class TaskSet {
   check () { if (this.running && this.open.size === 0) { this.running = false; emit('done') } }
 }
 
-module.exports = { requireLibrary, emit, hex, bytes, servers, serve, TaskSet }
+/** What every adapter does alike: submissions wait for `run`, which hands them all to the
+    library's submit at once; `work` counts jobs until `done`. */
+class Commands {
+  constructor () { this.queued = []; this.set = new TaskSet(); this.wanted = 0; this.jobsDone = 0 }
+  queue (cmd) { this.queued.push(cmd) }
+  run (submit) {
+    const now = this.queued
+    this.queued = []
+    this.set.start(now.map((s) => s.id))
+    now.forEach(submit)
+  }
+  ended (id) { this.set.end(id) }
+  work (jobs) { this.wanted = jobs; this.jobsDone = 0 }
+  jobFinished () { if (++this.jobsDone === this.wanted) emit('done') }
+}
+
+/** Runs a job's script (docs/clients.md, register) through the library's calls in `act`:
+    data, warning, status, complete, fail, exception (the last three end the job; a script without
+    one completes with no data); sleeps in between. `finished` is called once the job has ended. */
+function runScript (script, act, finished) {
+  const terminal = new Set(['complete', 'fail', 'exception'])
+  const step = (i) => {
+    if (i >= script.length) { act.complete(Buffer.alloc(0)); return finished() }
+    const a = script[i]
+    if (a.do === 'sleep') return setTimeout(() => step(i + 1), a.ms)
+    if (act[a.do]) act[a.do](bytes(a.data_hex), a)
+    if (terminal.has(a.do)) return finished()
+    step(i + 1)
+  }
+  step(0)
+}
+
+module.exports = { requireLibrary, emit, hex, bytes, servers, serve, TaskSet, Commands, runScript }

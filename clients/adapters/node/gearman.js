@@ -6,22 +6,19 @@
 // then results by their exact handle, failing what waits when the connection closes; and the
 // worker loop (grab, PRE_SLEEP on NO_JOB, grab on NOOP). A verdict on this agent judges the
 // library with that glue.
-const { requireLibrary, emit, hex, bytes, servers, serve, TaskSet } = require('./contract')
+const { requireLibrary, emit, hex, bytes, servers, serve, Commands, runScript } = require('./contract')
 const gearman = requireLibrary('gearman')
 
 let conn = null
 let connected = false
 const whenConnected = []
-let queued = []
-const set = new TaskSet()
+const commands = new Commands()
 const awaitingCreated = []        // submissions sent, waiting for their JOB_CREATED, in order
 const byHandle = new Map()        // handle -> submissions (FIFO: one result each)
 const scripts = new Map()
-let wanted = 0
-let jobsDone = 0
 let working = false
 
-function ended (id) { set.end(id) }
+function ended (id) { commands.ended(id) }
 function owner (handle) { const list = byHandle.get(handle); return list && list[0] }
 function finish (handle) { const list = byHandle.get(handle); if (list) { const id = list.shift(); ended(id) } }
 
@@ -67,24 +64,19 @@ function connection (then) {
 const statusIds = []
 
 function runJob (job) {
-  const script = scripts.get(job.func_name) || []
   emit('job', { function: job.func_name, handle: job.handle, data_hex: hex(job.payload) })
-  const done = () => { if (++jobsDone === wanted) { working = false; emit('done') } else conn.grabJob() }
-  const step = (i) => {
-    if (i >= script.length) { conn.sendWorkComplete(job.handle, ''); return done() }
-    const a = script[i]
-    const data = bytes(a.data_hex)
-    switch (a.do) {
-      case 'data': conn.sendWorkData(job.handle, data); return step(i + 1)
-      case 'warning': conn.sendWorkWarning(job.handle, data); return step(i + 1)
-      case 'status': conn.sendWorkStatus(job.handle, String(a.numerator), String(a.denominator)); return step(i + 1)   // it takes strings
-      case 'sleep': return setTimeout(() => step(i + 1), a.ms)
-      case 'complete': conn.sendWorkComplete(job.handle, data); return done()
-      case 'fail': conn.sendWorkFail(job.handle); return done()
-      case 'exception': conn.sendWorkException(job.handle, data); return done()
-    }
-  }
-  step(0)
+  runScript(scripts.get(job.func_name) || [], {
+    data: (d) => conn.sendWorkData(job.handle, d),
+    warning: (d) => conn.sendWorkWarning(job.handle, d),
+    status: (d, a) => conn.sendWorkStatus(job.handle, String(a.numerator), String(a.denominator)),   // it takes strings
+    complete: (d) => conn.sendWorkComplete(job.handle, d),
+    fail: () => conn.sendWorkFail(job.handle),
+    exception: (d) => conn.sendWorkException(job.handle, d)
+  }, () => {
+    commands.jobFinished()
+    if (commands.jobsDone === commands.wanted) working = false
+    else conn.grabJob()
+  })
 }
 
 serve({
@@ -94,14 +86,11 @@ serve({
     'exceptions', 'data', 'warning', 'work_status', 'can_do_timeout', 'task_set'],
   onCommand (c) {
     switch (c.cmd) {
-      case 'submit': queued.push(c); break
-      case 'run': {
-        const now = queued
-        queued = []
-        set.start(now.map((s) => s.id))
+      case 'submit': commands.queue(c); break
+      case 'run':
         connection(() => {
           conn.setOption('exceptions')
-          now.forEach((s) => {
+          commands.run((s) => {
             awaitingCreated.push(s)
             const options = { background: !!s.background, priority: s.priority || 'normal' }
             if (s.unique) options.unique_id = s.unique
@@ -109,7 +98,6 @@ serve({
           })
         })
         break
-      }
       case 'status': statusIds.push(c.id); connection(() => conn.getJobStatus(c.handle)); break
       case 'status_unique': statusIds.push(c.id); connection(() => conn.getJobStatusUnique(c.unique)); break
       case 'register':
@@ -117,7 +105,7 @@ serve({
         // The library sends the timeout as it is given (index.js addFunction).
         connection(() => conn.addFunction(c.function, c.timeout_ms ? Math.floor(c.timeout_ms / 1000) : 0))
         break
-      case 'work': wanted = c.jobs; jobsDone = 0; working = true; connection(() => conn.grabJob()); break
+      case 'work': commands.work(c.jobs); working = true; connection(() => conn.grabJob()); break
       default: emit('error', { class: 'unsupported', message: 'unknown command ' + c.cmd })
     }
   }

@@ -1,15 +1,12 @@
 'use strict'
 // The `gearspec clients` adapter for npm gearmanode 0.9.2 (veny/GearmaNode): one job object per
 // submission with events, and a worker whose functions get job objects.
-const { requireLibrary, emit, hex, bytes, servers, serve, TaskSet } = require('./contract')
+const { requireLibrary, emit, hex, bytes, servers, serve, Commands, runScript } = require('./contract')
 const gearmanode = requireLibrary('gearmanode')
 
 let client = null
 let worker = null
-let queued = []
-const set = new TaskSet()
-let wanted = 0
-let jobsDone = 0
+const commands = new Commands()
 
 // An application listens for the library-wide 'error' event (Node ends the process on an unheard
 // one); what it reports does not end any submission, so it goes to stderr for the report.
@@ -37,36 +34,28 @@ function submit (s) {
   const id = s.id
   job.on('created', () => {
     emit('created', { id, handle: job.handle })
-    if (s.background) set.end(id)
+    if (s.background) commands.ended(id)
   })
   job.on('workData', (d) => emit('data', { id, data_hex: hex(d) }))
   job.on('warning', (d) => emit('warning', { id, data_hex: hex(d) }))
   job.on('status', (st) => emit('status', { id, numerator: Number(st.percent_done_num), denominator: Number(st.percent_done_den) }))
-  job.on('complete', () => { emit('complete', { id, data_hex: hex(job.response) }); set.end(id) })
-  job.on('failed', () => { emit('fail', { id }); set.end(id) })
-  job.on('exception', (d) => { emit('exception', { id, data_hex: hex(d) }); set.end(id) })
-  job.on('error', (e) => { emit('error', { id, class: 'other', message: String(e) }); set.end(id) })
+  job.on('complete', () => { emit('complete', { id, data_hex: hex(job.response) }); commands.ended(id) })
+  job.on('failed', () => { emit('fail', { id }); commands.ended(id) })
+  job.on('exception', (d) => { emit('exception', { id, data_hex: hex(d) }); commands.ended(id) })
+  job.on('error', (e) => { emit('error', { id, class: 'other', message: String(e) }); commands.ended(id) })
 }
 
 function jobFunction (script) {
   return (job) => {
     emit('job', { function: job.name, handle: job.handle, unique: job.unique || '', data_hex: hex(job.payload) })
-    const finished = () => { if (++jobsDone === wanted) emit('done') }
-    const step = (i) => {
-      if (i >= script.length) { job.workComplete(''); return finished() }
-      const a = script[i]
-      const data = bytes(a.data_hex)
-      switch (a.do) {
-        case 'data': job.sendWorkData(data); return step(i + 1)
-        case 'warning': job.reportWarning(data); return step(i + 1)
-        case 'status': job.reportStatus(a.numerator, a.denominator); return step(i + 1)
-        case 'sleep': return setTimeout(() => step(i + 1), a.ms)
-        case 'complete': job.workComplete(data); return finished()
-        case 'fail': job.reportError(); return finished()
-        case 'exception': job.reportException(data); return finished()   // the library's way to throw
-      }
-    }
-    step(0)
+    runScript(script, {
+      data: (d) => job.sendWorkData(d),
+      warning: (d) => job.reportWarning(d),
+      status: (d, a) => job.reportStatus(a.numerator, a.denominator),
+      complete: (d) => job.workComplete(d),
+      fail: () => job.reportError(),
+      exception: (d) => job.reportException(d)   // the library's way to throw
+    }, () => commands.jobFinished())
   }
 }
 
@@ -76,14 +65,8 @@ serve({
     'work_status', 'can_do_timeout', 'several_servers', 'reconnect', 'task_set'],
   onCommand (c) {
     switch (c.cmd) {
-      case 'submit': queued.push(c); break
-      case 'run': {
-        const now = queued
-        queued = []
-        set.start(now.map((s) => s.id))
-        now.forEach(submit)
-        break
-      }
+      case 'submit': commands.queue(c); break
+      case 'run': commands.run(submit); break
       case 'register': {
         const options = {}
         // The library takes the timeout in seconds (worker.js addFunction: options.timeout).
@@ -92,7 +75,7 @@ serve({
         break
       }
       case 'unregister': getWorker().removeFunction(c.function); break
-      case 'work': wanted = c.jobs; jobsDone = 0; getWorker(); break
+      case 'work': commands.work(c.jobs); getWorker(); break
       default: emit('error', { class: 'unsupported', message: 'unknown command ' + c.cmd })
     }
   }

@@ -6,14 +6,11 @@
 // as 'data', so the result the application sees is their concatenation: that is what `complete`
 // reports, and the adapter does not claim the "data" capability. It has no status, warnings,
 // background handles or exceptions (a throwing function can only call worker.error()).
-const { requireLibrary, emit, hex, bytes, servers, serve, TaskSet } = require('./contract')
+const { requireLibrary, emit, hex, bytes, servers, serve, Commands, runScript } = require('./contract')
 const Gearman = requireLibrary('node-gearman')
 
 let gearman = null
-let queued = []
-const set = new TaskSet()
-let wanted = 0
-let jobsDone = 0
+const commands = new Commands()
 
 function connection () {
   if (!gearman) {
@@ -31,7 +28,7 @@ function submit (s) {
   const id = s.id
   const chunks = []
   let ended = false
-  const end = (event, fields) => { if (ended) return; ended = true; emit(event, Object.assign({ id }, fields)); set.end(id) }
+  const end = (event, fields) => { if (ended) return; ended = true; emit(event, Object.assign({ id }, fields)); commands.ended(id) }
   if (s.timeout_ms) job.setTimeout(s.timeout_ms)
   job.on('data', (d) => chunks.push(Buffer.from(d)))
   job.on('end', () => end('complete', { data_hex: hex(Buffer.concat(chunks)) }))
@@ -42,21 +39,13 @@ function submit (s) {
 function jobFunction (script) {
   return (payload, worker) => {
     emit('job', { function: worker.name, handle: worker.handle, data_hex: hex(payload) })
-    const finished = () => { if (++jobsDone === wanted) emit('done') }
-    const step = (i) => {
-      if (i >= script.length) { worker.end(''); return finished() }
-      const a = script[i]
-      const data = bytes(a.data_hex)
-      switch (a.do) {
-        case 'data': worker.write(data); return step(i + 1)
-        case 'sleep': return setTimeout(() => step(i + 1), a.ms)
-        case 'complete': worker.end(data); return finished()
-        case 'fail': worker.error(); return finished()
-        case 'exception': worker.error(); return finished()   // its only way to report a failure
-        default: return step(i + 1)   // status, warning: the library has no call for them
-      }
-    }
-    step(0)
+    // The library has no call for status or warnings; error() is its only way to report a failure.
+    runScript(script, {
+      data: (d) => worker.write(d),
+      complete: (d) => worker.end(d),
+      fail: () => worker.error(),
+      exception: () => worker.error()
+    }, () => commands.jobFinished())
   }
 }
 
@@ -65,16 +54,10 @@ serve({
   capabilities: ['client', 'worker', 'unique', 'priority', 'timeout', 'task_set'],
   onCommand (c) {
     switch (c.cmd) {
-      case 'submit': queued.push(c); break
-      case 'run': {
-        const now = queued
-        queued = []
-        set.start(now.map((s) => s.id))
-        now.forEach(submit)
-        break
-      }
+      case 'submit': commands.queue(c); break
+      case 'run': commands.run(submit); break
       case 'register': connection().registerWorker(c.function, jobFunction(c.script || [])); break
-      case 'work': wanted = c.jobs; jobsDone = 0; break
+      case 'work': commands.work(c.jobs); break
       default: emit('error', { class: 'unsupported', message: 'unknown command ' + c.cmd })
     }
   }
