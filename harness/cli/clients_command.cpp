@@ -27,6 +27,8 @@ library through its adapter (docs/clients.md, "The adapter contract") and judges
 sent on the wire and the events its adapter reported.
 
   --agent NAME=COMMAND        an adapter to test (repeatable); COMMAND runs under /bin/sh
+  --agents FILE               every adapter an agents file lists, with its expectations
+                              (clients/agents.yaml: all the libraries of this repository)
   --reference-agent           the built-in reference adapter (gearspec-agent), as "reference"
   --expect NAME=FILE          the agent's expectations (a profile: expected-fail, unsupported)
   --case GLOB                 only cases whose id matches (repeatable)
@@ -63,17 +65,28 @@ std::string reference_agent_command() {
   return "gearspec-agent";
 }
 
+/// Where compiled adapters are: a build tree's clients/ folder (beside harness/), else beside the
+/// gearspec binary.
+std::string adapter_program_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  const auto build_tree = exe.parent_path().parent_path().parent_path() / "clients";
+  if (!ec && fs::is_directory(build_tree)) return build_tree.string();
+  return exe.parent_path().string();
+}
+
 }  // namespace
 
 bool clients_option_takes_value(std::string_view flag) {
-  return flag == "--agent" || flag == "--expect" || flag == "--case" || flag == "--json" ||
-         flag == "--step-timeout";
+  return flag == "--agent" || flag == "--agents" || flag == "--expect" || flag == "--case" ||
+         flag == "--json" || flag == "--step-timeout";
 }
 
 int clients_command(const std::vector<std::string_view>& args) {
   std::vector<clients::agent_under_test> agents;
   std::map<std::string, std::string> expectation_files;
-  std::vector<std::string> paths, globs;
+  std::vector<std::string> paths, globs, agents_files;
   std::string json_path;
   bool verbose = false, list = false;
   unsigned jobs = 2 * std::max(1u, std::thread::hardware_concurrency());
@@ -102,6 +115,8 @@ int clients_command(const std::vector<std::string_view>& args) {
           agents.push_back({{v.substr(0, eq), v.substr(eq + 1)}, std::nullopt});
         else
           expectation_files[v.substr(0, eq)] = v.substr(eq + 1);
+      } else if (a == "--agents") {
+        agents_files.push_back(value());
       } else if (a == "--reference-agent") {
         agents.push_back({{"reference", reference_agent_command()}, std::nullopt});
       } else if (a == "--case") {
@@ -137,6 +152,13 @@ int clients_command(const std::vector<std::string_view>& args) {
         for (const auto& g : globs) selected = selected || scenario::glob_match(g, c.id);
         if (selected) cases.push_back(std::move(c));
       }
+    }
+    for (const auto& file : agents_files) {
+      std::vector<std::string> skipped;
+      for (auto& agent : clients::load_agents_file(file, adapter_program_dir(), skipped))
+        agents.push_back(std::move(agent));
+      for (const auto& s : skipped)
+        std::fprintf(stderr, "gearspec clients: skipped %s\n", s.c_str());
     }
     for (auto& [name, file] : expectation_files) {
       bool found = false;

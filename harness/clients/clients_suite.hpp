@@ -21,6 +21,13 @@ struct agent_under_test {
   std::optional<scenario::profile> expectations;
 };
 
+/** The agents of an agents file: `command` (with {here}, the file's folder) or `program` (looked
+    up in program_dir; one that is not there is left out and named in skipped), each with its
+    expectations file relative to the agents file. Throws scenario_error with the position. */
+std::vector<agent_under_test> load_agents_file(const std::string& path,
+                                               const std::string& program_dir,
+                                               std::vector<std::string>& skipped);
+
 /** Marks failures that an agent shares with the agent of the library it is built on (hello's
     "based_on" names that library): the same case failing on both is one defect of the base. */
 void mark_shared_defects(std::vector<case_result>& results);

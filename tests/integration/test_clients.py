@@ -143,6 +143,19 @@ def test_a_defect_of_libgearman_seen_through_php_is_counted_once():
     assert "library defects found: 1 (1 more failures are a base library's defect" in proc.stdout
 
 
+def test_the_agents_file_runs_every_library_of_the_repository(tmp_path):
+    proc, data = clients("--agents", f"{ROOT}/clients/agents.yaml", "--case", "client/empty-result",
+                         "--step-timeout", "2000", CASES)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    ran = {r["agent"] for r in data["results"]}
+    expected = set(AGENTS) - ({"libgearman"} if not LIBGEARMAN else set())
+    assert ran == expected, (ran, proc.stderr)
+    bad = tmp_path / "agents.yaml"
+    bad.write_text("agents:\n  - name: x\n    command: a\n    program: b\n")
+    proc, _ = clients("--agents", str(bad), CASES)
+    assert proc.returncode == 2 and f"{bad}:2:5: an agent has a command or a program" in proc.stderr
+
+
 def test_a_bad_case_file_is_refused_with_its_position(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nlevel: MUST\nrequirements: [R]\nsteps:\n  - c: {expect: NOOP}\n")
