@@ -67,7 +67,8 @@ struct accept_step {
   std::string connection;
   std::optional<duration> timeout;
 };
-/// A server stops listening and drops its connections; `restart` listens again on its port.
+/// A server drops its connections and stops listening; `restart` keeps listening (its port is
+/// never released), so the library's next connection is the restarted server's.
 struct server_step {
   std::string server;
   bool listen_again = false;
