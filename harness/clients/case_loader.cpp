@@ -12,6 +12,27 @@
 #include "harness/scenario/yaml_support.hpp"
 
 namespace gearspec::clients {
+
+namespace {
+constexpr std::pair<job_action::kind, const char*> action_names[] = {
+    {job_action::kind::data, "data"},     {job_action::kind::warning, "warning"},
+    {job_action::kind::status, "status"}, {job_action::kind::complete, "complete"},
+    {job_action::kind::fail, "fail"},     {job_action::kind::exception, "exception"},
+    {job_action::kind::sleep, "sleep"}};
+}  // namespace
+
+const char* job_action::name(kind k) {
+  for (const auto& [each, text] : action_names)
+    if (each == k) return text;
+  return "?";
+}
+
+std::optional<job_action::kind> job_action::named(const std::string& text) {
+  for (const auto& [each, name] : action_names)
+    if (text == name) return each;
+  return std::nullopt;
+}
+
 namespace {
 
 using namespace scenario::detail;
@@ -335,11 +356,9 @@ class case_parser {
     if (n.size() != 1) r_.fail(n, "a script action has one key");
     const auto kv = *n.begin();
     const auto key = kv.first.Scalar();
-    if (key == "data" || key == "warning" || key == "complete" || key == "exception") {
-      a.what = key == "data"       ? job_action::kind::data
-               : key == "warning"  ? job_action::kind::warning
-               : key == "complete" ? job_action::kind::complete
-                                   : job_action::kind::exception;
+    const auto named = job_action::named(key);
+    if (named && job_action::carries_bytes(*named)) {
+      a.what = *named;
       a.bytes = parse_value(r_, kv.second);
     } else if (key == "status") {
       if (!kv.second.IsSequence() || kv.second.size() != 2)

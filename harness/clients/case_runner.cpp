@@ -311,31 +311,8 @@ class case_run {
       w.key("script").begin_array();
       for (const auto& a : c.script) {
         w.begin_object();
-        switch (a.what) {
-          case job_action::kind::data:
-            w.key("do").value("data");
-            break;
-          case job_action::kind::warning:
-            w.key("do").value("warning");
-            break;
-          case job_action::kind::status:
-            w.key("do").value("status");
-            break;
-          case job_action::kind::complete:
-            w.key("do").value("complete");
-            break;
-          case job_action::kind::fail:
-            w.key("do").value("fail");
-            break;
-          case job_action::kind::exception:
-            w.key("do").value("exception");
-            break;
-          case job_action::kind::sleep:
-            w.key("do").value("sleep");
-            break;
-        }
-        if (a.what == job_action::kind::data || a.what == job_action::kind::warning ||
-            a.what == job_action::kind::complete || a.what == job_action::kind::exception)
+        w.key("do").value(job_action::name(a.what));
+        if (job_action::carries_bytes(a.what))
           w.key("data_hex").value(to_hex(vars_.expand(a.bytes)));
         if (a.what == job_action::kind::status)
           w.key("numerator").value(a.numerator).key("denominator").value(a.denominator);

@@ -25,6 +25,15 @@ struct job_action {
   value_template bytes;  ///< data, warning, complete, exception
   unsigned numerator = 0, denominator = 0;
   duration pause{0};
+
+  /// The action's name in case files and in the adapter contract ("do").
+  static const char* name(kind k);
+  /// The action whose name that is, if any.
+  static std::optional<kind> named(const std::string& name);
+  /// Data, warning, complete and exception carry bytes.
+  static bool carries_bytes(kind k) {
+    return k == kind::data || k == kind::warning || k == kind::complete || k == kind::exception;
+  }
 };
 
 /// A command written to the adapter (one JSON line). Fields a verb does not use stay empty.

@@ -95,39 +95,41 @@ void mark_shared_defects(std::vector<case_result>& results) {
   }
 }
 
+void clients_summary::add(const case_result& r) {
+  switch (r.verdict) {
+    case case_verdict::pass:
+      ++pass;
+      break;
+    case case_verdict::fail:
+      ++fail;
+      break;
+    case case_verdict::hang:
+      ++hang;
+      break;
+    case case_verdict::crash:
+      ++crash;
+      break;
+    case case_verdict::error:
+      ++error;
+      break;
+    case case_verdict::unsupported:
+      ++unsupported;
+      break;
+    case case_verdict::informational:
+      ++informational;
+      break;
+    case case_verdict::expected_fail:
+      ++expected_fail;
+      break;
+    case case_verdict::unexpected_pass:
+      ++unexpected_pass;
+      break;
+  }
+}
+
 clients_summary summarize(const std::vector<case_result>& results) {
   clients_summary s;
-  for (const auto& r : results) {
-    switch (r.verdict) {
-      case case_verdict::pass:
-        ++s.pass;
-        break;
-      case case_verdict::fail:
-        ++s.fail;
-        break;
-      case case_verdict::hang:
-        ++s.hang;
-        break;
-      case case_verdict::crash:
-        ++s.crash;
-        break;
-      case case_verdict::error:
-        ++s.error;
-        break;
-      case case_verdict::unsupported:
-        ++s.unsupported;
-        break;
-      case case_verdict::informational:
-        ++s.informational;
-        break;
-      case case_verdict::expected_fail:
-        ++s.expected_fail;
-        break;
-      case case_verdict::unexpected_pass:
-        ++s.unexpected_pass;
-        break;
-    }
-  }
+  for (const auto& r : results) s.add(r);
   return s;
 }
 
@@ -186,17 +188,7 @@ void write_text_report(std::ostream& out, const std::vector<case_result>& result
   std::map<std::string, clients_summary> per_agent;
   std::map<std::string, std::map<std::string, std::vector<std::string>>> causes;
   for (const auto& r : results) {
-    auto& s = per_agent[r.agent];
-    const auto one = summarize({r});
-    s.pass += one.pass;
-    s.fail += one.fail;
-    s.hang += one.hang;
-    s.crash += one.crash;
-    s.error += one.error;
-    s.unsupported += one.unsupported;
-    s.informational += one.informational;
-    s.expected_fail += one.expected_fail;
-    s.unexpected_pass += one.unexpected_pass;
+    per_agent[r.agent].add(r);
     if (failed(r.verdict) || r.verdict == case_verdict::error)
       causes[r.agent][r.cause].push_back(r.case_id);
   }

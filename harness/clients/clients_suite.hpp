@@ -41,6 +41,8 @@ std::vector<case_result> run_cases(const std::vector<client_case>& cases,
 struct clients_summary {
   unsigned pass = 0, fail = 0, hang = 0, crash = 0, error = 0, unsupported = 0, informational = 0,
            expected_fail = 0, unexpected_pass = 0;
+  /// Counts one result.
+  void add(const case_result& r);
   int exit_code() const;
 };
 clients_summary summarize(const std::vector<case_result>& results);
