@@ -190,7 +190,8 @@ void actor::adopt(tcp::socket accepted) {
   socket_.set_option(tcp::no_delay(true), ec);
   connected_ = true;
   const auto from = socket_.remote_endpoint(ec);
-  record('*', "accepted a connection" + (ec ? std::string() : " from port " + std::to_string(from.port())));
+  record('*', "accepted a connection" +
+                  (ec ? std::string() : " from port " + std::to_string(from.port())));
   start_reading();
 }
 
@@ -542,19 +543,26 @@ asio::awaitable<admin_result> actor::poll_admin(const std::string& line, const a
 }
 
 asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, steady_time deadline,
-                                                    milliseconds limit, const char* label) {
+                                                    milliseconds limit, const char* label,
+                                                    wire::command sync) {
   if (!connected_ || closed_ || lost_to_restart || !binary()) co_return step_outcome::ok();
-  wire::packet echo{wire::packet_magic::request, wire::command::echo_req, {token}};
+  // ECHO_REQ -> ECHO_RES(token); GET_STATUS of a handle no server issued -> STATUS_RES(token, ...)
+  const bool echo = sync == wire::command::echo_req;
+  const wire::command answer = echo ? wire::command::echo_res : wire::command::status_res;
+  const std::string asked(wire::name(echo ? wire::command::echo_req : wire::command::get_status));
+  wire::packet request{wire::packet_magic::request,
+                       echo ? wire::command::echo_req : wire::command::get_status,
+                       {token}};
   std::string bytes;
-  wire::encode(echo, bytes);
-  auto shown = wire::to_string(echo) + " (" + label + ")";
+  wire::encode(request, bytes);
+  auto shown = wire::to_string(request) + " (" + label + ")";
   // A write refused because the server closed the connection is the audit's business.
-  if (const auto sent = co_await write(std::move(bytes), {}, std::move(shown), std::move(echo));
+  if (const auto sent = co_await write(std::move(bytes), {}, std::move(shown), std::move(request));
       !sent && !closed_)
     co_return sent;
   while (!aborted_ && !closed_) {
     const auto it = std::find_if(inbox_.begin(), inbox_.end(), [&](const wire::packet& p) {
-      return p.cmd == wire::command::echo_res && p.args.size() == 1 && p.args[0] == token;
+      return p.cmd == answer && !p.args.empty() && p.args[0] == token;
     });
     if (it != inbox_.end()) {
       inbox_.erase(it);
@@ -562,9 +570,10 @@ asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, st
     }
     if (!garbage_.empty()) co_return step_outcome::ok();  // audit() reports it
     if (clock::now() >= deadline)
-      co_return step_outcome::fail("ECHO_RES(data=\"" + token + "\") (end of scenario)",
-                                   "no answer to ECHO_REQ within " + ms_text(limit), "timeout",
-                                   "no answer to the end-of-scenario ECHO_REQ");
+      co_return step_outcome::fail(
+          std::string(wire::name(answer)) + "(\"" + token + "\") (" + label + ")",
+          "no answer to " + asked + " within " + ms_text(limit), "timeout",
+          std::string("no answer to the ") + label + " " + asked);
     co_await nap(deadline);
   }
   co_return step_outcome::ok();

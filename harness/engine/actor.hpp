@@ -87,6 +87,8 @@ class actor {
   bool connected() const noexcept { return connected_; }
   /// The connection is gone (either side closed it).
   bool closed() const noexcept { return closed_; }
+  /// This side closed the connection (disconnect or kill).
+  bool closed_by_us() const noexcept { return closed_by_us_; }
   const std::string& close_reason() const noexcept { return close_reason_; }
   /// The connection ended with its server (restart or crash): using it again is the scenario's
   /// fault.
@@ -129,10 +131,13 @@ class actor {
   /** The end-of-scenario check: sends ECHO_REQ(token) and waits for its ECHO_RES, which the
       server can only send after everything it had to say on this connection before; packets that
       arrive first stay in the inbox for audit(). A connection that is closed, or closes, is left
-      to audit() too. Fails if the echo does not come back by the deadline. */
+      to audit() too. Fails if the answer does not come back by the deadline. With sync
+      GET_STATUS (a target without ECHO) the token is an unknown handle and STATUS_RES the answer.
+   */
   net::asio::awaitable<step_outcome> end_round_trip(const std::string& token, steady_time deadline,
                                                     std::chrono::milliseconds limit,
-                                                    const char* label = "end of scenario");
+                                                    const char* label = "end of scenario",
+                                                    wire::command sync = wire::command::echo_req);
   /// Everything received and not yet consumed, in arrival order (the inbox is emptied).
   std::vector<wire::packet> take_received();
   /// Bytes received that did not decode (empty if all did).
@@ -173,7 +178,7 @@ class actor {
   net::asio::steady_timer pause_;
   wire::stream_decoder decoder_;
   std::deque<wire::packet> inbox_;
-  std::string text_;     ///< admin text not yet parsed into an answer
+  std::string text_;  ///< admin text not yet parsed into an answer
   bool accept_request_magic_ = false;
   /// Who is at the other end, for messages: "the server", or "the library" for an adopted one.
   std::string peer_ = "the server";

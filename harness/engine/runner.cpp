@@ -229,7 +229,8 @@ class scenario_runner {
     for (unsigned i = 0; i < s.rounds; ++i) {
       const auto start = clock::now();
       if (!s.judge_time) {
-        record("", '*', "repeat: round " + std::to_string(i + 1) + " of " + std::to_string(s.rounds));
+        record("", '*',
+               "repeat: round " + std::to_string(i + 1) + " of " + std::to_string(s.rounds));
         vars_.commit({{"round", std::to_string(i + 1)}});
       }
       if (!co_await run_steps(s.steps)) co_return step_outcome::ok();  // the failure is recorded
@@ -304,8 +305,41 @@ class scenario_runner {
       }
       const auto connected = co_await a.connect(where, scaled(options_.default_timeout));
       if (!connected) co_return connected;
+      if (s_.awaited_closes.count(a.name()) && options_.client_ids) {
+        // For wait_until_gone: the engine names the connection, so "workers" can show it.
+        const wire::packet id{
+            wire::packet_magic::request, wire::command::set_client_id, {client_id(a.name())}};
+        std::string bytes;
+        wire::encode(id, bytes);
+        const auto written = co_await a.write(std::move(bytes), {},
+                                              wire::to_string(id) + " (for wait_until_gone)", id);
+        if (!written) co_return written;
+      }
     }
     co_return co_await act(st, a, action);
+  }
+
+  std::string client_id(const std::string& actor_name) { return actor_name + "-" + vars_.token(); }
+
+  /** wait_until_gone: "" once "workers" no longer lists the actor's connection. Without
+      SET_CLIENT_ID a connection cannot be told apart, so then the server must list no more
+      connections than the scenario has open (every server seen lists all, admin ones too). */
+  std::string judge_gone(const std::string& whose, const wire::admin_response& answer) {
+    if (answer.type != wire::admin_response::kind::list) return "a list of connections";
+    if (options_.client_ids) {
+      const std::string id = " " + client_id(whose) + " :";
+      for (const auto& line : answer.lines)
+        if ((line + " ").find(id) != std::string::npos)
+          return "no line for " + whose + "'s connection (client id " + client_id(whose) + ")";
+      return {};
+    }
+    std::size_t open = 0;
+    for (const auto& [name, a] : actors_)
+      open += a->connected() && !a->closed() && !a->closed_by_us() && !a->lost_to_restart;
+    if (answer.lines.size() <= open) return {};
+    return "at most " + std::to_string(open) +
+           " connection(s) listed (those the scenario has open; " + whose +
+           "'s closed), the target lacking SET_CLIENT_ID";
   }
 
   std::string server_of(const std::string& actor_name) const {
@@ -422,6 +456,7 @@ class scenario_runner {
     bindings captures;
     const actor::answer_judge judge = [this, &s, &captures](const wire::admin_response& answer) {
       captures.clear();
+      if (!s.gone.empty()) return judge_gone(s.gone, answer);
       return judge_admin(s.answer, answer, vars_, captures);
     };
     admin_result result;

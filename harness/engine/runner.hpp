@@ -72,6 +72,8 @@ struct run_options {
   wire::command grab = wire::command::grab_job;
   /// The request a `sync` step sends: ECHO_REQ, else GET_STATUS (the probe finds which answers).
   wire::command sync = wire::command::echo_req;
+  /// The target answers SET_CLIENT_ID (the probe): wait_until_gone names connections with it.
+  bool client_ids = true;
   /// Read replies with the request magic as replies (the probe found that the target's only
   /// framing defect; actor::accept_request_magic). Never for the scenarios about framing.
   bool accept_request_magic = false;

@@ -143,6 +143,9 @@ scenario_result run_one(const scenario::scenario& s, target& t, const suite_opti
   needs.restart = s.needs_restart();
   needs.persistent_queue = s.needs_persistent_queue();
   needs.disposable = s.needs_disposable_server();
+  // Without client ids, wait_until_gone counts the connections the server lists: only the
+  // scenario's own may be there (a server of its own, not a shared --target).
+  if (!options.run.client_ids && !s.awaited_closes.empty()) needs.disposable = true;
   needs.reference_options = s.reference_options;
   if (auto why = t.unsupported(s.servers, needs)) {
     r.result = verdict::unsupported;
@@ -244,6 +247,7 @@ void use_probe_results(const capability_report& caps, suite_options& options) {
   for (const auto& [name, why] : caps.missing) options.missing_capabilities.insert(name);
   options.run.grab = caps.grab;
   options.run.sync = caps.sync;
+  options.run.client_ids = !caps.missing.count("set-client-id");
   options.run.end_round_trip = caps.present.count("echo") > 0;
   options.read_past_request_magic = caps.request_magic;
 }

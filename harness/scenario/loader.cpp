@@ -194,6 +194,7 @@ class scenario_parser {
       r_.only_keys(n, {"send_raw", "chunk", "chunk_delay"}, "a send_raw step");
       return send_raw_step{a.name, parse_value(r_, n["send_raw"]), parse_pacing(r_, n)};
     }
+    if (n["wait_until_gone"]) return parse_gone(a, n);
     if (n["admin"] || n["wait_until"]) return parse_admin(a, n);
     if (n["expect"] || n["any_of"] || n["unordered"]) {
       r_.only_keys(n, {"expect", "args", "any_of", "unordered", "timeout"}, "an expect step");
@@ -230,7 +231,34 @@ class scenario_parser {
     }
     r_.fail(n,
             "unknown action: expected one of send, send_raw, expect, any_of, unordered, grab, "
-            "expect_none, expect_closed, admin, wait_until");
+            "expect_none, expect_closed, admin, wait_until, wait_until_gone");
+  }
+
+  admin_step parse_gone(const actor& a, const YAML::Node& n) {
+    r_.only_keys(n, {"wait_until_gone", "timeout"}, "a wait_until_gone step");
+    if (a.type != actor::role::admin)
+      r_.fail(n, "wait_until_gone is an admin step (it asks \"workers\"); '" + a.name +
+                     "' is not an admin actor");
+    const auto whose = r_.scalar(n["wait_until_gone"], "wait_until_gone");
+    const actor* closed = s_.find_actor(whose);
+    if (!closed)
+      r_.fail(n["wait_until_gone"], "unknown actor '" + whose + "' (declare it under actors:)");
+    if (closed->type == actor::role::admin)
+      r_.fail(n["wait_until_gone"],
+              "wait_until_gone takes a client or worker, not admin actor '" + whose + "'");
+    if (closed->server != a.server)
+      r_.fail(n["wait_until_gone"],
+              "'" + whose + "' and '" + a.name + "' talk to different servers");
+    admin_step st;
+    st.actor = a.name;
+    st.poll = true;
+    st.line = value_template::literal("workers");
+    st.line.mark = r_.mark(n["wait_until_gone"]);
+    st.answer.response = admin_expectation::kind::list;
+    st.timeout = optional_duration(r_, n, "timeout");
+    st.gone = whose;
+    s_.awaited_closes.insert(whose);
+    return st;
   }
 
   admin_step parse_admin(const actor& a, const YAML::Node& n) {

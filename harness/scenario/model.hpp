@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -186,6 +187,12 @@ struct admin_step {
   admin_expectation answer;
   std::optional<duration> timeout;
   bool poll = false;
+  /** `wait_until_gone: ACTOR`: repeat "workers" until the server no longer lists that actor's
+      (closed) connection. The engine names the connection itself when it opens (SET_CLIENT_ID
+      "<actor>-${run}") where the target answers SET_CLIENT_ID; where it does not, the server must
+      list no more connections than the scenario has open. So the scenarios about a closed
+      connection need neither SET_CLIENT_ID nor a regex of the `workers` line. */
+  std::string gone;
 };
 
 /// Pause; only where the behaviour is about time.
@@ -297,6 +304,9 @@ struct scenario {
   /// servers with them; other targets ignore them. Written by `gearspec explore` when the target
   /// first made an implementation-defined choice and diverged after it.
   std::vector<std::pair<std::string, std::string>> reference_options;
+  /// The actors a wait_until_gone step awaits (in the steps or a variant): the engine names
+  /// their connections (filled by the loader).
+  std::set<std::string> awaited_closes;
   bool needs_restart() const {
     return std::find(needs.begin(), needs.end(), "restart") != needs.end();
   }

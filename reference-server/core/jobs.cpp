@@ -149,6 +149,10 @@ void job_server::fail_job(job& j) {
 void job_server::release_job(job& j, release_reason why, time_point) {
   unassign(j);
   cancel_timer(j);
+  if (why == release_reason::disconnect && options_.defects.forget_jobs_of_lost_workers) {
+    finish(j);  // emulated defect: no requeue, no WORK_FAIL
+    return;
+  }
   const bool fail =
       (why == release_reason::disconnect && options_.worker_loss == worker_loss_policy::fail) ||
       (why == release_reason::timeout && options_.can_do_timeout == timeout_policy::fail);

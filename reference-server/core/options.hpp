@@ -95,9 +95,13 @@ struct emulated_defects {
   /// that NOOPs every worker of a function when a job arrives): PROTOCOL-harmless, but a NOOP
   /// where none was due.
   bool noop_before_assign = false;
+  /// A job whose worker's connection ends is dropped without a word: neither requeued nor
+  /// failed, so its clients wait forever (a server that ignores worker deaths).
+  bool forget_jobs_of_lost_workers = false;
   bool any() const noexcept {
     return !ignored.empty() || !refused.empty() || lowercase_error_codes ||
-           per_connection_results || duplicate_completions || noop_before_assign;
+           per_connection_results || duplicate_completions || noop_before_assign ||
+           forget_jobs_of_lost_workers;
   }
 };
 

@@ -59,6 +59,8 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   if (value == "per-connection-results") return core.per_connection_results = true, std::string();
   if (value == "duplicate-completions") return core.duplicate_completions = true, std::string();
   if (value == "noop-before-assign") return core.noop_before_assign = true, std::string();
+  if (value == "forget-jobs-of-lost-workers")
+    return core.forget_jobs_of_lost_workers = true, std::string();
   if (value == "request-magic") return wire_side.request_magic = true, std::string();
   if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
   if (value == "hold-job-created-rarely") {
@@ -69,7 +71,7 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   std::string message =
       "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
       "lowercase-error-codes | nagle | per-connection-results | duplicate-completions | "
-      "noop-before-assign | hold-job-created-rarely, got '";
+      "noop-before-assign | hold-job-created-rarely | forget-jobs-of-lost-workers, got '";
   message.append(value);
   return message + "'";
 }

@@ -38,6 +38,8 @@ DEFECTS = {
     "ignore:ECHO_REQ": (1, r"^the target lacks echo$", []),
     "refuse:SUBMIT_JOB_BG": (1, r"^the target lacks submit-background$", []),
     "ignore:GET_STATUS": (1, r"^the target lacks get-status$", []),
+    # Only the scenario about SET_CLIENT_ID fails; wait_until_gone counts connections instead.
+    "ignore:SET_CLIENT_ID": (1, r"^the target lacks set-client-id$", []),
     "request-magic": (1, r"^the target lacks binary-framing$", []),
     "hold-job-created": (1, r"expected JOB_CREATED, got WORK_COMPLETE",
                          [r"^slow replies"]),  # the held JOB_CREATED also slows every round
@@ -96,6 +98,22 @@ def test_a_blinding_defect_does_not_hide_another(tmp_path, defect):
     if defect == "request-magic":
         assert "reading past a framing defect" in r.stdout
         assert causes[BLINDING[defect]]["blocked"] == 0
+
+
+def test_without_set_client_id_the_worker_loss_scenarios_still_judge(tmp_path):
+    # They wait for the server to notice a closed connection (wait_until_gone): without
+    # SET_CLIENT_ID by counting the connections it lists. A second defect that only they can see
+    # (jobs of lost workers silently dropped) is then still found.
+    r, data = run_suite(tmp_path, "--ref", "emulate=ignore:SET_CLIENT_ID",
+                        "--ref", "emulate=forget-jobs-of-lost-workers")
+    assert r.returncode == 1
+    assert data["summary"]["blocked"] == 0, data["summary"]
+    causes = data["summary"]["root_causes"]
+    assert causes[0]["cause"] == "the target lacks set-client-id", causes[:3]
+    assert causes[0]["ids"] == ["worker/set-client-id-shown-in-workers"]
+    lost = {i for c in causes[1:] for i in c["ids"]}
+    assert {"worker/loss-requeues-silently", "worker/loss-resets-status",
+            "worker/lost-three-times-still-requeued"} <= lost, causes
 
 
 def test_a_missing_grab_request_names_the_libraries_it_breaks(tmp_path):

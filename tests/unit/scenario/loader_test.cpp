@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "harness/scenario/loader.hpp"
 
 namespace gearspec::scenario {
@@ -267,7 +269,8 @@ TEST(ScenarioLoader, ReferenceOptionsAreNamesWithOptionalValues) {
   EXPECT_EQ((std::pair<std::string, std::string>{"exceptions", ""}), s.reference_options[1]);
   std::string bad = minimal;
   bad.insert(bad.find("description:"), "reference_options: [\"--can-do-wake no\"]\n");
-  EXPECT_NE(std::string::npos, load_error(bad).find("must be NAME or NAME=VALUE")) << load_error(bad);
+  EXPECT_NE(std::string::npos, load_error(bad).find("must be NAME or NAME=VALUE"))
+      << load_error(bad);
 }
 
 TEST(ScenarioGlob, Patterns) {
@@ -299,8 +302,9 @@ TEST(ScenarioLoaderFaults, Errors) {
             load_error(with_steps("  - restart: other\n")));
   auto unknown_need = with_steps("  - c: connect\n");
   unknown_need.replace(unknown_need.find("steps:"), 0, "needs: [time-travel]\n");
-  EXPECT_NE(std::string::npos,
-            load_error(unknown_need).find("unknown need 'time-travel' (a target need: restart, persistent-queue, disposable-server"))
+  EXPECT_NE(std::string::npos, load_error(unknown_need)
+                                   .find("unknown need 'time-travel' (a target need: restart, "
+                                         "persistent-queue, disposable-server"))
       << load_error(unknown_need);
   EXPECT_NE(std::string::npos,
             load_error(with_steps("  - c: {send: ECHO_REQ, args: [x], chunk_delay: 5ms}\n"))
@@ -327,6 +331,38 @@ TEST(ScenarioLoader, RepeatAndSync) {
             load_error(with_steps("  - repeat: {times: 2, steps: [{c: sync}]}\n"
                                   "  - c: {send: ECHO_REQ, args: [\"${round}\"]}\n"))
                 .find("round"));
+}
+
+// wait_until_gone: an admin step that polls "workers" for a client or worker's closed connection;
+// the loader records whose connections the engine must name.
+TEST(ScenarioLoader, WaitUntilGone) {
+  std::string y = minimal;
+  y.replace(y.find("  c: client"), 11, "  c: client\n  w: worker\n  a: admin");
+  const auto base = y.substr(0, y.find("steps:")) + "steps:\n";
+  const auto s = load_scenario_string(
+      base + "  - c: disconnect\n  - a: {wait_until_gone: c, timeout: 3s}\n", "s.yaml");
+  ASSERT_EQ(2u, s.steps.size());
+  const auto* gone = s.steps[1].as<admin_step>();
+  ASSERT_NE(nullptr, gone);
+  EXPECT_EQ("c", gone->gone);
+  EXPECT_TRUE(gone->poll);
+  EXPECT_EQ(std::set<std::string>{"c"}, s.awaited_closes);
+  auto error = [&](const std::string& step) {
+    try {
+      load_scenario_string(base + step, "s.yaml");
+      return std::string("OK");
+    } catch (const scenario_error& e) {
+      return std::string(e.what());
+    }
+  };
+  EXPECT_EQ("s.yaml:11:26: unknown actor 'x' (declare it under actors:)",
+            error("  - a: {wait_until_gone: x}\n"));
+  EXPECT_EQ("s.yaml:11:26: wait_until_gone takes a client or worker, not admin actor 'a'",
+            error("  - a: {wait_until_gone: a}\n"));
+  EXPECT_NE(std::string::npos,
+            error("  - w: {wait_until_gone: c}\n").find("'w' is not an admin actor"));
+  EXPECT_NE(std::string::npos,
+            error("  - a: {wait_until_gone: c, contains: [x]}\n").find("unknown key"));
 }
 
 TEST(ScenarioLoaderFaults, ChunkDelay) {
