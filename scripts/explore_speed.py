@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""Measures how many programs `gearspec explore` runs per minute against C gearmand 1.1.20 spawned
-per program, side by side in one run: each configuration explores for SECONDS from the same seed,
-in turn, ROUNDS times, so that the machine's noise falls on all of them alike.
+"""Measures how many programs `gearspec explore` runs per minute against spawned C gearmand 1.1.20
+(one server per thread of programs, or per program with --server-reuse 1), side by side in one
+run: each configuration explores for SECONDS from the same seed, in turn, ROUNDS times, so that
+the machine's noise falls on all of them alike.
 
     scripts/explore_speed.py [--gearspec PATH] [--baseline PATH] [--seconds 30] [--rounds 3]
-                             [--jobs 1,4,8] [--out FILE]
+                             [--jobs 4,8,16] [--config 'ARGS'] ... [--out FILE]
 
 Configurations:
   - baseline: --baseline PATH, an earlier gearspec (built from an older commit) with its defaults:
     what explore did before. Without it, this gearspec with one program at a time and the moves
     explore had before (no time passing, no admin cancel or maxqueue) stands in for it.
-  - this gearspec with -j N for each N of --jobs, with all its moves (its default is the last).
+  - this gearspec with -j N for each N of --jobs, with all its moves;
+  - this gearspec with each --config's arguments (e.g. '-j 16 --server-reuse 1': a fresh server for
+    every program, to see what reusing them brings).
 
 A benchmark, not a test: it asserts nothing, it reports programs per minute (median of the rounds)
 and each configuration's ratio to the baseline.
@@ -44,7 +47,8 @@ def main():
     ap.add_argument("--baseline", help="an earlier gearspec binary (its defaults are the baseline)")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--jobs", default="1,4,8")
+    ap.add_argument("--jobs", default="4,8,16")
+    ap.add_argument("--config", action="append", default=[], help="extra gearspec explore arguments")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -55,6 +59,8 @@ def main():
         configs.append(("baseline: -j 1, the earlier moves", a.gearspec, ["-j", "1", "--weights", OLD_MOVES]))
     for j in [int(x) for x in a.jobs.split(",")]:
         configs.append((f"-j {j}, all moves", a.gearspec, ["-j", str(j)]))
+    for extra in a.config:
+        configs.append((extra, a.gearspec, extra.split()))
 
     rates = {name: [] for name, _, _ in configs}
     lines = []

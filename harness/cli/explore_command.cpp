@@ -34,7 +34,7 @@ known ones), 1 at least one other (its scenario is printed when a profile is giv
 error or nothing could be explored.
 
 target (default: the embedded reference server itself):
-  --spawn 'COMMAND {port}'    start COMMAND per program (and per shrinking run)
+  --spawn 'COMMAND {port}'    start COMMAND for each thread of programs (see --server-reuse)
   --target HOST:PORT          an existing server (programs use their own function names)
   --ref OPTION[=VALUE]        the target is the embedded reference server with this option
                               (e.g. --ref emulate=hold-job-created)
@@ -46,13 +46,17 @@ exploring:
   --seed N                    the first program's seed (default 1; then N+1, ...)
   --length N                  moves per program (default 14)
   --programs N                stop after N programs (--seed S --programs 1 replays one program)
-  -j N                        run N programs at once, each on its own servers (default: 2 per
-                              processor core, at most 16;
+  -j N                        run N programs at once, each thread on its own servers (default:
+                              8 per processor core, at most 32;
                               -j 1 also finds each kind first at the same seed every run)
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
                               disconnect, kill, cut_packet
   --timeout-scale X           multiply every wait (slow targets)
+  --server-reuse N            programs run in turn on one started server, each with functions and
+                              client ids of its own, before it is replaced (default 50; 1: a
+                              fresh server for every program and shrinking run). Written
+                              scenarios are always checked on fresh servers.
 
 output:
   --out DIR                   write each divergence's scenario as DIR/<kind>-<seed>.yaml
@@ -64,7 +68,7 @@ output:
 bool explore_option_takes_value(std::string_view flag) {
   for (const char* with_value :
        {"--spawn", "--target", "--ref", "--profile", "--time", "--seed", "--length", "--programs",
-        "--weights", "--timeout-scale", "--out", "--json", "-j", "--jobs"})
+        "--weights", "--timeout-scale", "--out", "--json", "-j", "--jobs", "--server-reuse"})
     if (flag == with_value) return true;
   return false;
 }
@@ -115,7 +119,10 @@ int explore_command(const std::vector<std::string_view>& argv) {
       } else if (flag == "-j" || flag == "--jobs") {
         options.jobs = static_cast<unsigned>(number(value(), 1, 256));
       } else if (flag.starts_with("-j") && flag.size() > 2) {
-        options.jobs = static_cast<unsigned>(command_line::number_in_range("-j", flag.substr(2), 1, 256));
+        options.jobs =
+            static_cast<unsigned>(command_line::number_in_range("-j", flag.substr(2), 1, 256));
+      } else if (flag == "--server-reuse") {
+        options.server_reuse = static_cast<std::size_t>(number(value(), 1, 1e6));
       } else if (flag == "--weights") {
         options.moves.apply(value());
       } else if (flag == "--timeout-scale") {
@@ -181,10 +188,10 @@ int explore_command(const std::vector<std::string_view>& argv) {
   // not counted); any other fails the run.
   std::vector<explore::finding> unknown, known, unconfirmed;
   for (const auto& f : report.divergences)
-    (!profile                                   ? unknown
+    (!profile                                  ? unknown
      : profile->known_divergence(f.found.kind) ? known
-     : !f.reproduces                            ? unconfirmed
-                                                : unknown)
+     : !f.reproduces                           ? unconfirmed
+                                               : unknown)
         .push_back(f);
   list("divergences (distinct kinds):", unknown);
   list("unconfirmed divergences (the written scenario did not reproduce; timing?):", unconfirmed);
@@ -205,14 +212,18 @@ int explore_command(const std::vector<std::string_view>& argv) {
     std::cout << "\nnot in the profile " << profile->file << ", as scenarios:\n";
     for (const auto& f : unknown) std::cout << "---\n" << f.yaml;
   }
-  const bool explored_nothing = report.programs == report.errors;
+  // Every program failed to run, or none could start (a target explore cannot synchronise with).
+  const bool explored_nothing = report.programs <= report.errors;
   char line[200];
-  std::snprintf(line, sizeof line,
-                "%s: %zu programs in %.1f s, %zu divergence(s)%s, %zu known variant(s), %zu error(s)",
-                explored_nothing ? "NOTHING EXPLORED" : unknown.empty() ? "OK" : "DIVERGENT",
-                report.programs, took, report.divergences.size(),
-                known.empty() ? "" : (" (" + std::to_string(known.size()) + " in the profile)").c_str(),
-                report.notes.size(), report.errors);
+  std::snprintf(
+      line, sizeof line,
+      "%s: %zu programs in %.1f s, %zu divergence(s)%s, %zu known variant(s), %zu error(s)",
+      explored_nothing  ? "NOTHING EXPLORED"
+      : unknown.empty() ? "OK"
+                        : "DIVERGENT",
+      report.programs, took, report.divergences.size(),
+      known.empty() ? "" : (" (" + std::to_string(known.size()) + " in the profile)").c_str(),
+      report.notes.size(), report.errors);
   std::cout << line << "\n";
 
   if (!json_path.empty()) {

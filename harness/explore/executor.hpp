@@ -36,13 +36,29 @@ struct observation {
   std::vector<std::string> handle_used;
   std::vector<engine::transcript_entry> transcript;
   std::string error;  ///< infrastructure: could not connect, time limit (then nothing compares)
+  /// How the run was made, for the written scenario to do the same: the connections named
+  /// themselves (SET_CLIENT_ID), and closes were awaited in "workers" (settle_with_workers).
+  bool named = false, settled_by_workers = false;
 };
 
 struct run_settings {
   std::chrono::milliseconds wait{2000};  ///< per barrier and admin answer (scaled)
   double timeout_scale = 1.0;
   std::chrono::milliseconds fault_settle{50};  ///< after a disconnect or kill (scaled)
+  /// The target lists connections by client id in "workers" (the probe's set-client-id): after a
+  /// connection is closed the executor first waits until the server no longer lists it (a slow
+  /// server is waited for, not assumed done), then fault_settle.
+  bool settle_with_workers = false;
+  /// The barrier's round trip: ECHO_REQ, or GET_STATUS of an unknown handle for a target that
+  /// does not answer ECHO_REQ (the probe's choice, as for the suite's `sync` steps).
+  wire::command sync = wire::command::echo_req;
 };
+
+/// Whether the program's connections name themselves with SET_CLIENT_ID first: for its "workers"
+/// queries, and, with settle_with_workers, to see when the server has let a closed one go.
+bool names_connections(const program& p, const run_settings& s);
+/// Whether a client or worker of the program disconnects, is killed or cut off.
+bool closes_a_connection(const program& p);
 
 /// Runs the program on fresh connections to the server "main" of the instance.
 observation execute(const program& p, engine::target_instance& servers, const run_settings& s);

@@ -75,6 +75,43 @@ observation run_on(engine::target& t, const program& p, const run_settings& s) {
   return execute(p, *servers, s);
 }
 
+/// Servers kept for one thread's programs, run one after another. Every program has function
+/// names, uniques and client ids of its own (a token per run), and the executor waits until the
+/// server has let go of each connection it closed, so one server can run many programs in turn:
+/// starting a server per program was a large part of a short program's cost
+/// (docs/performance.md). A server is replaced after `reuse` programs, after a run that could not
+/// complete, and when its process shows a problem; a written scenario is checked on fresh servers
+/// (check_reproduction), so what a reused server carried over cannot make a finding.
+class server_pool {
+ public:
+  server_pool(engine::target& t, std::size_t reuse)
+      : target_(t), reuse_(std::max<std::size_t>(1, reuse)) {}
+
+  observation run(const program& p, const run_settings& s) {
+    if (servers_ && uses_ >= reuse_) servers_.reset();
+    if (!servers_) {
+      uses_ = 0;
+      try {
+        servers_ = target_.start({"main"});
+      } catch (const std::exception& e) {
+        observation o;
+        o.error = std::string("the target did not start: ") + e.what();
+        return o;
+      }
+    }
+    ++uses_;
+    auto o = execute(p, *servers_, s);
+    if (!o.error.empty() || servers_->problem()) servers_.reset();
+    return o;
+  }
+
+ private:
+  engine::target& target_;
+  std::size_t reuse_;
+  std::size_t uses_ = 0;
+  std::unique_ptr<engine::target_instance> servers_;
+};
+
 struct pair_run {
   observation reference, target;
   std::optional<divergence> found;
@@ -82,17 +119,17 @@ struct pair_run {
 
 /// Runs the program on both sides at once: they share nothing, and most of a run is waiting on
 /// round trips and timers, so this halves the time of every run, shrinking included.
-pair_run run_both(engine::target& target, engine::target& reference, const program& p,
+pair_run run_both(server_pool& target, server_pool& reference, const program& p,
                   const run_settings& s) {
   pair_run r;
   std::thread reference_side([&] {
     try {
-      r.reference = run_on(reference, p, s);
+      r.reference = reference.run(p, s);
     } catch (const std::exception& e) {  // an infrastructure problem, reported as such
       r.reference.error = std::string("explore engine error: ") + e.what();
     }
   });
-  r.target = run_on(target, p, s);  // bounded by the executor's own watchdog, as is the other
+  r.target = target.run(p, s);  // bounded by the executor's own watchdog, as is the other
   reference_side.join();
   r.found = first_divergence(p, r.reference, r.target);
   return r;
@@ -115,7 +152,7 @@ program without_actor(const program& p, const std::string& name) {
 /// remains, keeping a change only if the same kind of divergence remains. Bounded by
 /// options.shrink_runs.
 program shrink(const program& original, const std::string& kind, std::size_t diverged_at,
-               engine::target& target, engine::target& reference, const explore_options& o,
+               server_pool& target, server_pool& reference, const explore_options& o,
                std::size_t& runs) {
   auto still = [&](const program& candidate) {
     if (runs >= o.shrink_runs) return false;
@@ -453,10 +490,13 @@ std::string render_steps(const program& p, const observation& o) {
   for (const auto& c : p.clients) steps += "  - " + c + ": connect\n";
   for (const auto& w : p.workers) steps += "  - " + w + ": connect\n";
   if (p.admin) steps += "  - adm: connect\n";
-  // With a "workers" query every connection names itself first, as the executor did.
+  if (o.settled_by_workers) steps += "  - watch: connect\n";
+  // For "workers" queries every connection names itself first, as the executor's did. (The
+  // connections a `wait_until_gone` awaits are named by the engine.)
   std::vector<std::string> named;
-  if (std::any_of(p.actions.begin(), p.actions.end(),
-                  [](const action& a) { return a.what == action::kind::admin_workers; })) {
+  if (o.named && std::any_of(p.actions.begin(), p.actions.end(), [](const action& a) {
+        return a.what == action::kind::admin_workers;
+      })) {
     for (const auto& c : p.clients) named.push_back(c);
     for (const auto& w : p.workers) named.push_back(w);
     for (const auto& n : named)
@@ -513,7 +553,7 @@ std::string render_steps(const program& p, const observation& o) {
                (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + admin_end(i);
       continue;
     }
-    if (a.what == action::kind::wait) steps += "  - sleep: 1600ms\n";
+    if (a.what == action::kind::wait) steps += "  - sleep: 1800ms\n";  // the executor's ceiling
     if (a.what == action::kind::admin_cancel || a.what == action::kind::admin_maxqueue) {
       // The answer's first word (OK or ERR), then what the command did to the others' windows.
       const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
@@ -531,6 +571,12 @@ std::string render_steps(const program& p, const observation& o) {
     const auto sent = send_step(a, handle, captured);
     if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
     if (a.what == action::kind::cut_packet) steps += "  - " + a.actor + ": kill\n";
+    const bool closes = a.what == action::kind::disconnect || a.what == action::kind::kill ||
+                        a.what == action::kind::cut_packet;
+    if (closes && o.settled_by_workers && a.actor != "adm") {  // as the executor waited
+      steps += "  - watch: {wait_until_gone: " + a.actor + ", timeout: 2s}\n";
+      steps += "  - sleep: 100ms  # C 1.1.20 frees the connection's jobs after unlisting it\n";
+    }
     for (const auto& [actor, w] : o.windows[i]) {
       if (actor == "adm") continue;
       if (w.packets.size() == 1) {
@@ -553,11 +599,12 @@ std::string render_steps(const program& p, const observation& o) {
   return steps.empty() ? "  - sleep: 1ms\n" : steps;
 }
 
-std::string render_actors(const program& p) {
+std::string render_actors(const program& p, const observation& o) {
   std::string actors;
   for (const auto& c : p.clients) actors += "  " + c + ": client\n";
   for (const auto& w : p.workers) actors += "  " + w + ": worker\n";
   if (p.admin) actors += "  adm: admin\n";
+  if (o.settled_by_workers) actors += "  watch: admin\n";
   return actors;
 }
 
@@ -594,7 +641,7 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
       << " got on the target: " << show(d.target) << "\n"
       << "  and on the reference with default options: " << show(d.reference) << "\n"
       << "actors:\n"
-      << render_actors(p) << "variants:\n"
+      << render_actors(p, f.reference) << "variants:\n"
       << "  reference-default:\n"
       << "    description: \"What the reference server does with its default options.\"\n"
       << "    steps:\n"
@@ -634,7 +681,7 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
     << "  Reference, move by move:\n"
     << indent_block(condensed(p, f.reference), "    ") << "  Target, move by move:\n"
     << indent_block(condensed(p, f.target), "    ") << "actors:\n"
-    << render_actors(p) << "steps:\n"
+    << render_actors(p, f.reference) << "steps:\n"
     << render_steps(p, f.reference);
   return y.str();
 }
@@ -679,14 +726,15 @@ void check_reproduction(finding& f, engine::target& target, engine::target& refe
 }  // namespace
 
 unsigned default_jobs() {
-  return std::clamp(2 * std::max(1u, std::thread::hardware_concurrency()), 1u, 16u);
+  return std::clamp(8 * std::max(1u, std::thread::hardware_concurrency()), 1u, 32u);
 }
 
 explore_report run_explore(
     engine::target& target, engine::target& reference,
     const std::function<std::unique_ptr<engine::target>(
         const std::vector<std::pair<std::string, std::string>>&)>& reference_with,
-    const explore_options& o) {
+    const explore_options& given) {
+  explore_options o = given;  // the probe may change how programs run
   explore_report report;
   const auto start = clock::now();
   std::mutex say_lock;
@@ -704,14 +752,20 @@ explore_report run_explore(
     const auto found = engine::probe_capabilities(target, ro, 4);
     std::set<std::string> missing;
     for (const auto& [name, why] : found.missing) missing.insert(name);
-    if (missing.count("echo")) {
+    // The barrier after each move is a round trip the target answers: ECHO_REQ, else GET_STATUS.
+    o.run.sync = found.sync;
+    if (missing.count("echo") && missing.count("get-status")) {
       report.errors = 1;
       report.first_error =
-          "the target does not answer ECHO_REQ, which explore needs to know when a move's replies "
-          "have all arrived: " +
+          "the target answers neither ECHO_REQ nor GET_STATUS, one of which explore needs to know "
+          "when a move's replies have all arrived: " +
           found.missing.at("echo");
       return report;
     }
+    if (missing.count("echo"))
+      say("the target does not answer ECHO_REQ: barriers use GET_STATUS of an unknown handle");
+    // Closed connections are awaited in "workers" where connections can name themselves.
+    o.run.settle_with_workers = !missing.count("set-client-id") && !missing.count("admin-workers");
     for (auto& left_out : moves.exclude_missing(missing)) {
       const auto open = left_out.find('(');
       const auto name = left_out.substr(open + 1, left_out.find(')') - open - 1);
@@ -726,9 +780,12 @@ explore_report run_explore(
   std::map<std::string, std::size_t> shrinking;  // kinds being shrunk -> programs seen meanwhile
   std::atomic<std::size_t> started{0};
   auto last_progress = clock::now();
-  auto explore_program = [&](std::uint64_t seed) {
+  struct thread_servers {
+    server_pool target, reference;
+  };
+  auto explore_program = [&](std::uint64_t seed, thread_servers& servers) {
     const auto p = generate(seed, moves, o.length);
-    const auto r = run_both(target, reference, p, o.run);
+    const auto r = run_both(servers.target, servers.reference, p, o.run);
     {
       const std::lock_guard<std::mutex> lock(state);
       ++report.programs;
@@ -807,7 +864,9 @@ explore_report run_explore(
     finding f;
     f.first_kind = group;
     f.original_moves = p.actions.size();
-    engine::target& judge = judged_by_variant ? *variant_reference : reference;
+    std::optional<server_pool> variant_pool;
+    if (judged_by_variant) variant_pool.emplace(*variant_reference, o.server_reuse);
+    server_pool& judge = judged_by_variant ? *variant_pool : servers.reference;
     if (judged_by_variant) {
       f.judged_with = variant_text;
       f.reference_options = chosen;
@@ -815,11 +874,11 @@ explore_report run_explore(
     // Explained programs shrink against the default reference, the rest against their judge.
     const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
-    f.shrunk = shrink(p, shown.kind, shown.step, target, judge, o, runs);
-    auto final_run = run_both(target, judge, f.shrunk, o.run);
+    f.shrunk = shrink(p, shown.kind, shown.step, servers.target, judge, o, runs);
+    auto final_run = run_both(servers.target, judge, f.shrunk, o.run);
     if (!final_run.found) {  // did not stay: keep the original program
       f.shrunk = p;
-      final_run = run_both(target, judge, p, o.run);
+      final_run = run_both(servers.target, judge, p, o.run);
       if (!final_run.found) {
         const std::lock_guard<std::mutex> lock(state);
         shrinking.erase(group);  // a later program of this kind may do better
@@ -846,7 +905,7 @@ explore_report run_explore(
       auto alt = run_on(*reference_with({option}), f.shrunk, o.run);
       if (!alt.error.empty() || first_divergence(f.shrunk, alt, f.target)) continue;
       if (!f.judged_with.empty()) {
-        auto plain = run_both(target, reference, f.shrunk, o.run);
+        auto plain = run_both(servers.target, servers.reference, f.shrunk, o.run);
         if (!plain.found) break;
         f.found = *plain.found;
         f.reference = std::move(plain.reference);
@@ -875,11 +934,13 @@ explore_report run_explore(
     (f.known_variant.empty() ? report.divergences : report.notes).push_back(std::move(f));
   };
   auto worker = [&] {
+    thread_servers servers{server_pool(target, o.server_reuse),
+                           server_pool(reference, o.server_reuse)};
     for (;;) {
       if (!time_left()) return;
       const std::size_t n = started.fetch_add(1);
       if (o.max_programs && n >= o.max_programs) return;
-      explore_program(o.seed + n);
+      explore_program(o.seed + n, servers);
       const std::lock_guard<std::mutex> lock(state);
       if (clock::now() - last_progress >= std::chrono::seconds(10)) {  // a sign of life
         last_progress = clock::now();

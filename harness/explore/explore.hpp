@@ -61,14 +61,14 @@ struct finding {
   bool reproduces = false;
 };
 
-/// Programs run at once by default: 2 per processor core, at most 16 (programs wait on round trips
-/// and timers, but a spawned server per program costs CPU: docs/performance.md).
+/// Programs run at once by default: 8 per processor core, at most 32 (a program mostly waits on
+/// round trips and timers, and its thread's servers are reused: docs/performance.md).
 unsigned default_jobs();
 
 struct explore_options {
   std::chrono::milliseconds time_budget{60000};
   std::uint64_t seed = 1;
-  std::size_t length = 14;  ///< moves per program
+  std::size_t length = 14;       ///< moves per program
   std::size_t max_programs = 0;  ///< stop after this many programs (0: only the time budget)
   /// Programs run at once (each with its own servers); 1 runs them one after another.
   unsigned jobs = 1;
@@ -79,6 +79,9 @@ struct explore_options {
   std::function<void(const std::string&)> progress;  ///< one line at a time
   /// Probe the target's capabilities first and leave out the moves it lacks.
   bool probe = true;
+  /// Programs run on one started server before it is replaced (each thread has its own; 1: a
+  /// fresh server for every program and shrinking run).
+  std::size_t server_reuse = 50;
 };
 
 struct explore_report {

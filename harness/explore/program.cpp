@@ -313,7 +313,8 @@ std::string describe(const action& a) {
     case action::kind::submit:
       return out + std::string(wire::name(a.cmd)) + std::string(" f") + std::to_string(a.fn) +
              (a.unique ? std::string(" u") + std::to_string(a.unique) : " (no unique)") +
-             (a.cmd == command::submit_job_epoch ? (a.soon ? " due soon" : " due in an hour") : "") +
+             (a.cmd == command::submit_job_epoch ? (a.soon ? " due soon" : " due in an hour")
+                                                 : "") +
              (a.unique >= 3 ? std::string(" (a ") + unique_kind(a.unique) + ")" : "") + " '" +
              a.data + "'";
     case action::kind::option:
@@ -343,7 +344,7 @@ std::string describe(const action& a) {
     case action::kind::admin_maxqueue:
       return out + "admin maxqueue f" + std::to_string(a.fn) + (a.job ? " 1" : " (no limit)");
     case action::kind::wait:
-      return "time passes (1.6 s)";
+      return "time passes (until its timers have fired)";
     case action::kind::disconnect:
       return out + "disconnects";
     case action::kind::kill:

@@ -33,8 +33,9 @@ struct action {
     admin_workers,  ///< admin: "workers" (every actor then names itself with SET_CLIENT_ID)
     admin_cancel,   ///< admin: "cancel job H" for client `target`'s submission `job` (C's command)
     admin_maxqueue, ///< admin: "maxqueue fn 1" (job 1), or "maxqueue fn" (job 0: no limit again)
-    wait,           ///< time passes (1.6 s): CAN_DO_TIMEOUTs and epoch jobs due soon fire (a
-                    ///< submit of an epoch job due soon is always followed by one)
+    wait,           ///< time passes until the program's timers have fired (0.25 to 1.8 s):
+                    ///< CAN_DO_TIMEOUTs, epoch jobs due soon (a submit of an epoch job due soon
+                    ///< is always followed by one)
     disconnect,     ///< any actor: FIN
     kill,           ///< any actor: RST
     cut_packet,     ///< client or worker: half of a SUBMIT_JOB / WORK_COMPLETE, then RST

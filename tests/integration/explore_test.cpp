@@ -123,7 +123,7 @@ TEST(ExploreGenerator, TheWiderProtocolIsGenerated) {
       if (p.actions[i].soon) {
         EXPECT_EQ(action::kind::wait, p.actions[i + 1].what) << "seed " << seed;
       }
-    }
+  }
   for (const char* expected :
        {"wait", "admin_cancel", "admin_maxqueue", "CAN_DO_TIMEOUT", "SUBMIT_REDUCE_JOB",
         "SUBMIT_REDUCE_JOB_BACKGROUND", "SUBMIT_JOB_SCHED", "64-byte key", "63-byte key",
@@ -194,13 +194,22 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
     f.shrunk = generate(seed, w, 14);
     f.original_moves = f.shrunk.actions.size();
     {
+      // Half the programs as against a target whose closed connections are awaited in
+      // "workers" (then the scenario has a watching admin connection, and names its own).
+      run_settings settings;
+      settings.settle_with_workers = seed % 2 == 0;
       auto servers = ref->start({"main"});
-      f.reference = execute(f.shrunk, *servers, {});
+      f.reference = execute(f.shrunk, *servers, settings);
+      EXPECT_EQ(settings.settle_with_workers && closes_a_connection(f.shrunk),
+                f.reference.settled_by_workers);
     }
     ASSERT_EQ("", f.reference.error);
     f.target = f.reference;
     f.found.kind = "self";
     const auto yaml = render_yaml(f, "itself");
+    if (f.reference.settled_by_workers) {
+      EXPECT_NE(std::string::npos, yaml.find("watch: {wait_until_gone: ")) << yaml;
+    }
     scenario::scenario s;
     ASSERT_NO_THROW(s = scenario::load_scenario_string(yaml, "explore.yaml")) << yaml;
     auto servers = ref->start({"main"});

@@ -41,6 +41,23 @@ def test_the_reference_against_itself_exits_0():
     assert last.startswith("OK: ") and " 0 divergence(s)" in last and " 0 error(s)" in last
 
 
+def test_a_target_without_echo_is_explored_with_get_status_barriers():
+    # ECHO_REQ is only the barrier's round trip here: without it GET_STATUS of an unknown handle
+    # serves, and the run finds nothing (the target is otherwise the reference).
+    r = explore("--ref", "emulate=ignore:ECHO_REQ", "--time", "2s", "--seed", "7")
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert "barriers use GET_STATUS" in r.stdout
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("OK: ") and " 0 divergence(s)" in last and " 0 error(s)" in last
+    assert int(last.split()[1]) > 0  # programs ran
+
+
+def test_a_target_that_answers_no_round_trip_cannot_be_explored_exit_2():
+    r = explore("--ref", "emulate=ignore:ECHO_REQ", "--ref", "emulate=ignore:GET_STATUS", "--time", "2s")
+    assert r.returncode == 2, r.stdout[-2000:]
+    assert "neither ECHO_REQ nor GET_STATUS" in r.stdout + r.stderr
+
+
 def test_an_emulated_defect_exits_1_with_a_scenario_that_reproduces(tmp_path):
     out, report = tmp_path / "found", tmp_path / "explore.json"
     # The defect needs one connection submitting one key twice and a result: no faults, more of it
