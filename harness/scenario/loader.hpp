@@ -39,6 +39,10 @@ struct profile_entry {
   std::string pattern;  ///< scenario id or glob (*, ?)
   verdict expect = verdict::expected_fail;
   std::string variant;  ///< for pinned
+  /// For pinned: the server sometimes shows none of the variants (a nondeterministic defect of
+  /// its own); then that run is an expected failure rather than a changed variant. How often and
+  /// where it was seen.
+  std::string sometimes_none;
   std::string reason;
   std::string evidence;
   source_mark mark;

@@ -75,7 +75,8 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
     r.require_sequence(root["expectations"], "expectations");
     for (const auto& e : root["expectations"]) {
       r.require_map(e, "an expectation");
-      r.only_keys(e, {"id", "verdict", "variant", "reason", "evidence"}, "an expectation");
+      r.only_keys(e, {"id", "verdict", "variant", "sometimes_none", "reason", "evidence"},
+                  "an expectation");
       profile_entry entry;
       entry.mark = r.mark(e);
       if (!e["id"]) r.fail(e, "an expectation needs an id (a scenario id or glob)");
@@ -87,6 +88,10 @@ profile load_profile_string(const std::string& yaml, const std::string& name) {
                  "scenario shows that variant, and fails otherwise)");
         entry.expect = profile_entry::verdict::pinned;
         entry.variant = r.scalar(e["variant"], "variant");
+        if (e["sometimes_none"])
+          entry.sometimes_none = r.scalar(e["sometimes_none"], "sometimes_none");
+      } else if (e["sometimes_none"]) {
+        r.fail(e["sometimes_none"], "sometimes_none goes with a pinned variant");
       }
       const auto verdict =
           e["verdict"] ? r.scalar(e["verdict"], "verdict") : std::string("expected-fail");

@@ -179,3 +179,33 @@ def test_a_stray_packet_is_caught_at_the_end_with_or_without_the_round_trip(tmp_
     causes = {c["cause"]: c for c in data["summary"]["root_causes"]}
     assert causes["an extra WORK_COMPLETE nobody expected"]["failed"] >= 5, list(causes)
     assert "submit/foreground-round-trip" in causes["an extra WORK_COMPLETE nobody expected"]["ids"]
+
+
+def test_a_pinned_variant_with_sometimes_none(tmp_path):
+    # A profile that pins a variant and says the server sometimes shows none: a run showing none
+    # is an expected failure with that text; a run showing another known variant still fails.
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "implementation: test\nversion: '1'\nexpectations:\n"
+        "  - id: sleep/noop-for-a-requeued-job\n"
+        "    variant: requeued-and-woken\n"
+        "    sometimes_none: now and then no NOOP (test)\n"
+        "    reason: the variant this test pins\n"
+        "    evidence: none, a test\n")
+    scenario = os.path.join(SCENARIOS, "sleep", "noop-for-a-requeued-job.yaml")
+
+    def verdict(*ref):
+        report = tmp_path / "one.json"
+        r = subprocess.run([GEARSPEC, "run", scenario, "--profile", str(profile), "--json", str(report),
+                            "--no-color", *ref], capture_output=True, text=True, timeout=120)
+        return r.returncode, json.loads(report.read_text())["results"][0]
+
+    code, result = verdict()
+    assert (code, result["verdict"]) == (0, "pass"), result
+    # Jobs of lost workers dropped silently: none of the three variants.
+    code, result = verdict("--ref", "emulate=forget-jobs-of-lost-workers")
+    assert (code, result["verdict"]) == (0, "expected-fail"), result
+    assert "now and then no NOOP (test)" in result["reason"]
+    # Another known variant is a changed choice, not the known flake.
+    code, result = verdict("--ref", "worker-loss=fail")
+    assert (code, result["verdict"]) == (1, "fail"), result

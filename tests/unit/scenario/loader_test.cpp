@@ -235,6 +235,25 @@ TEST(ScenarioProfile, EveryDeviationNeedsReasonAndEvidence) {
   }
 }
 
+// sometimes_none: a pinned variant's server sometimes shows none (a flaky defect of its own).
+TEST(ScenarioProfile, SometimesNoneGoesWithAPinnedVariant) {
+  const auto p = load_profile_string(
+      "implementation: demo\nexpectations:\n  - id: x\n    variant: v\n"
+      "    sometimes_none: 2 of 6 runs\n    reason: r\n    evidence: e\n",
+      "p.yaml");
+  ASSERT_EQ(1u, p.entries.size());
+  EXPECT_EQ("2 of 6 runs", p.entries[0].sometimes_none);
+  try {
+    load_profile_string(
+        "implementation: demo\nexpectations:\n  - id: x\n    sometimes_none: often\n"
+        "    reason: r\n    evidence: e\n",
+        "p.yaml");
+    FAIL() << "no error";
+  } catch (const scenario_error& e) {
+    EXPECT_EQ(std::string("p.yaml:4:21: sometimes_none goes with a pinned variant"), e.what());
+  }
+}
+
 TEST(ScenarioProfile, KnownExploreDivergencesMatchByKind) {
   const auto p = load_profile_string(R"(implementation: demo
 explore:
