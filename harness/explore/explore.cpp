@@ -62,26 +62,13 @@ std::string role(const std::string& actor) {
   return actor[0] == 'c' ? "client" : actor[0] == 'w' ? "worker" : "admin";
 }
 
-/// Starts fresh servers and runs the program once.
-observation run_on(engine::target& t, const program& p, const run_settings& s) {
-  std::unique_ptr<engine::target_instance> servers;
-  try {
-    servers = t.start({"main"});
-  } catch (const std::exception& e) {
-    observation o;
-    o.error = std::string("the target did not start: ") + e.what();
-    return o;
-  }
-  return execute(p, *servers, s);
-}
-
 /// Servers kept for one thread's programs, run one after another. Every program has function
 /// names, uniques and client ids of its own (a token per run), and the executor waits until the
-/// server has let go of each connection it closed, so one server can run many programs in turn:
-/// starting a server per program was a large part of a short program's cost
-/// (docs/performance.md). A server is replaced after `reuse` programs, after a run that could not
-/// complete, and when its process shows a problem; a written scenario is checked on fresh servers
-/// (check_reproduction), so what a reused server carried over cannot make a finding.
+/// server has let go of each connection it closed, so one server can run many programs in turn
+/// (a server per program made explore 3.7x slower at -j 16: docs/performance.md). A server is
+/// replaced after `reuse` programs, after a run that could not complete, and when its process
+/// shows a problem; a written scenario is checked on fresh servers (check_reproduction), so what
+/// a reused server carried over cannot make a finding.
 class server_pool {
  public:
   server_pool(engine::target& t, std::size_t reuse)
@@ -111,6 +98,11 @@ class server_pool {
   std::size_t uses_ = 0;
   std::unique_ptr<engine::target_instance> servers_;
 };
+
+/// Starts fresh servers and runs the program once.
+observation run_on(engine::target& t, const program& p, const run_settings& s) {
+  return server_pool(t, 1).run(p, s);
+}
 
 struct pair_run {
   observation reference, target;
@@ -149,16 +141,22 @@ program without_actor(const program& p, const std::string& name) {
 
 /// Delta debugging, greedy: drop everything after the divergence (found in the original after
 /// move `diverged_at`), then each actor, then each move (from the last), then simplify what
-/// remains, keeping a change only if the same kind of divergence remains. Bounded by
-/// options.shrink_runs.
+/// remains, keeping a change only if the same kind of divergence remains (and, given
+/// `explaining`, the reference with the known variant's options still behaves as the target).
+/// Bounded by options.shrink_runs.
 program shrink(const program& original, const std::string& kind, std::size_t diverged_at,
                server_pool& target, server_pool& reference, const explore_options& o,
-               std::size_t& runs) {
+               std::size_t& runs, server_pool* explaining = nullptr) {
   auto still = [&](const program& candidate) {
     if (runs >= o.shrink_runs) return false;
     ++runs;
     const auto r = run_both(target, reference, candidate, o.run);
-    return r.found && r.found->kind == kind;
+    if (!r.found || r.found->kind != kind) return false;
+    if (!explaining) return true;
+    // A known variant's program must stay one the reference with that option explains whole
+    // (else its IMPL scenario's two variants would be the same steps).
+    const auto alt = explaining->run(candidate, o.run);
+    return alt.error.empty() && !first_divergence(candidate, alt, r.target);
   };
   program best = original;
   // 1. Nothing after the divergence matters.
@@ -874,7 +872,10 @@ explore_report run_explore(
     // Explained programs shrink against the default reference, the rest against their judge.
     const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
-    f.shrunk = shrink(p, shown.kind, shown.step, servers.target, judge, o, runs);
+    std::optional<server_pool> explaining;
+    if (explained) explaining.emplace(*variant_reference, o.server_reuse);
+    f.shrunk = shrink(p, shown.kind, shown.step, servers.target, judge, o, runs,
+                      explaining ? &*explaining : nullptr);
     auto final_run = run_both(servers.target, judge, f.shrunk, o.run);
     if (!final_run.found) {  // did not stay: keep the original program
       f.shrunk = p;

@@ -328,6 +328,13 @@ TEST(Explore, AKnownVariantIsANoteNotADivergence) {
   const auto on_target = engine::run_suite({s}, *target, {}).at(0);
   EXPECT_EQ(engine::verdict::informational, on_target.result);
   EXPECT_EQ("abandoned-jobs-at-next-grab", on_target.variant);
+  // Shrinking kept every note a program the option explains: the default reference and the
+  // option's variant observe different things in it (an IMPL scenario's two variants differ).
+  for (const auto& n : report.notes) {
+    EXPECT_FALSE(first_divergence(n.shrunk, n.variant_observation, n.target).has_value())
+        << n.yaml;
+    EXPECT_TRUE(first_divergence(n.shrunk, n.reference, n.target).has_value()) << n.yaml;
+  }
 }
 
 }  // namespace
