@@ -199,8 +199,11 @@ TEST_F(EmbeddedServer, PeerThatNeverReadsIsDisconnected) {
   test_client greedy(port()), other(port());
   const std::string big(60 * 1024, 'x');
   // Fill the socket buffers and then the server's queue: the server must cut this peer off.
+  // Keep sending until it does: loopback buffers autotune to tens of MB, and 2000 requests
+  // (120 MB) were sometimes not enough; reading before the cut would make the peer a reader.
   bool cut = false;
-  for (int i = 0; i < 2000 && !cut; ++i) cut = !greedy.send(command::echo_req, {big});
+  for (int i = 0; i < 20000 && !cut; ++i) cut = !greedy.send(command::echo_req, {big});
+  ASSERT_TRUE(cut) << "the server took 1.2 GB of requests from a peer that never reads";
   ASSERT_TRUE(other.send(command::echo_req, {"ok"}));
   EXPECT_EQ("ECHO_RES(data=2 bytes \"ok\")", show(other.read_packet()));
   EXPECT_TRUE(greedy.wait_closed(std::chrono::seconds(10)));
