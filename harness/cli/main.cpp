@@ -1,6 +1,7 @@
 // gearspec: the command-line entry point. Subcommands grow with the project; each says clearly what
 // it did, and exit codes are 0 = success, 1 = failures found, 2 = usage or input error.
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -132,6 +133,9 @@ int cmd_decode(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a peer or an adapter's stdin after it died must be an error to report, not the end
+  // of gearspec (SIGPIPE killed `gearspec clients` when an adapter died before reading).
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string_view first = argc > 1 ? argv[1] : "";
   const auto arg_strings = command_line::arguments(
       argc, argv,
