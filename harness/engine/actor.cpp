@@ -548,11 +548,10 @@ asio::awaitable<step_outcome> actor::end_round_trip(const std::string& token, st
   if (!connected_ || closed_ || lost_to_restart || !binary()) co_return step_outcome::ok();
   // ECHO_REQ -> ECHO_RES(token); GET_STATUS of a handle no server issued -> STATUS_RES(token, ...)
   const bool echo = sync == wire::command::echo_req;
+  const wire::command ask = echo ? wire::command::echo_req : wire::command::get_status;
   const wire::command answer = echo ? wire::command::echo_res : wire::command::status_res;
-  const std::string asked(wire::name(echo ? wire::command::echo_req : wire::command::get_status));
-  wire::packet request{wire::packet_magic::request,
-                       echo ? wire::command::echo_req : wire::command::get_status,
-                       {token}};
+  const std::string asked(wire::name(ask));
+  wire::packet request{wire::packet_magic::request, ask, {token}};
   std::string bytes;
   wire::encode(request, bytes);
   auto shown = wire::to_string(request) + " (" + label + ")";

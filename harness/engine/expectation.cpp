@@ -200,6 +200,13 @@ inbox_judgement judge_inbox(const alternatives& wanted, const std::deque<wire::p
   return out;
 }
 
+bool workers_lists(const wire::admin_response& answer, const std::string& client_id) {
+  const std::string column = " " + client_id + " :";
+  return std::any_of(answer.lines.begin(), answer.lines.end(), [&](const std::string& line) {
+    return line.find(column) != std::string::npos;
+  });
+}
+
 std::string judge_admin(const scenario::admin_expectation& want, const wire::admin_response& got,
                         variables& vars, bindings& pending) {
   using k = scenario::admin_expectation::kind;

@@ -89,6 +89,10 @@ inbox_judgement judge_inbox(const alternatives& wanted, const std::deque<wire::p
 const wire::packet* first_unignored(const std::deque<wire::packet>& inbox,
                                     const std::vector<wire::command>& ignore);
 
+/// Whether an admin `workers` answer ("FD IP CLIENT-ID : FUNCTION ...") lists a connection with
+/// this client id.
+bool workers_lists(const wire::admin_response& answer, const std::string& client_id);
+
 /** Judges an admin answer: "" when it matches, otherwise what was expected (captures of `line`
     go to pending). Throws bad_pattern. */
 std::string judge_admin(const scenario::admin_expectation& want, const wire::admin_response& got,

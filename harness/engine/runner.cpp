@@ -319,20 +319,19 @@ class scenario_runner {
     co_return co_await act(st, a, action);
   }
 
-  std::string client_id(const std::string& actor_name) { return actor_name + "-" + vars_.token(); }
+  std::string client_id(const std::string& actor_name) const {
+    return actor_name + "-" + vars_.token();
+  }
 
   /** wait_until_gone: "" once "workers" no longer lists the actor's connection. Without
       SET_CLIENT_ID a connection cannot be told apart, so then the server must list no more
       connections than the scenario has open (every server seen lists all, admin ones too). */
   std::string judge_gone(const std::string& whose, const wire::admin_response& answer) {
     if (answer.type != wire::admin_response::kind::list) return "a list of connections";
-    if (options_.client_ids) {
-      const std::string id = " " + client_id(whose) + " :";
-      for (const auto& line : answer.lines)
-        if ((line + " ").find(id) != std::string::npos)
-          return "no line for " + whose + "'s connection (client id " + client_id(whose) + ")";
-      return {};
-    }
+    if (options_.client_ids)
+      return workers_lists(answer, client_id(whose))
+                 ? "no line for " + whose + "'s connection (client id " + client_id(whose) + ")"
+                 : std::string();
     std::size_t open = 0;
     for (const auto& [name, a] : actors_)
       open += a->connected() && !a->closed() && !a->closed_by_us() && !a->lost_to_restart;

@@ -123,28 +123,23 @@ class executor {
       obs_.sent.emplace_back();
       obs_.handle_used.emplace_back();
       co_await perform(p_.actions[i]);
-      const auto k = p_.actions[i].what;
-      if (k == action::kind::disconnect || k == action::kind::kill || k == action::kind::cut_packet)
-        co_await settle_after_close(p_.actions[i].actor);
+      if (closes_its_connection(p_.actions[i])) co_await settle_after_close(p_.actions[i].actor);
       co_await barrier(p_.actions[i].actor);
     }
   }
 
   /// A server learns of a closed connection on its own schedule (C gearmand on another thread),
   /// and no round trip on the closed connection can wait for it. Where the connection named
-  /// itself, wait (bounded) until "workers" no longer lists it, then a moment more; otherwise
-  /// only the moment. The moment is for C gearmand 1.1.20, which unlists a connection on its I/O
+  /// itself, wait (bounded) until "workers" no longer lists it, then fault_settle more; otherwise
+  /// only fault_settle. The pause is for C gearmand 1.1.20, which unlists a connection on its I/O
   /// thread and frees its jobs later on its job thread with no sign to admin commands: measured
   /// on client/page-leaving-keeps-the-background-job, one or three more `workers` round trips
   /// after the unlisting still found the job thread behind in 3 and 4 of 200 runs, a 100 ms pause
-  /// in none.
+  /// (the written scenario's) in none.
   asio::awaitable<void> settle_after_close(const std::string& actor) {
     if (watcher_ && names_itself_ && actors_.at(actor)->binary()) {
-      const std::string id = " " + client_id(actor) + " ";
-      engine::actor::answer_judge gone = [id](const wire::admin_response& answer) {
-        for (const auto& line : answer.lines)
-          if ((line + " ").find(id) != std::string::npos) return std::string("listed");
-        return std::string();
+      engine::actor::answer_judge gone = [id = client_id(actor)](const wire::admin_response& a) {
+        return engine::workers_lists(a, id) ? std::string("listed") : std::string();
       };
       const auto limit = scaled(settings_.wait);
       const std::string command_line = "workers";
@@ -220,13 +215,13 @@ class executor {
       // CAN_DO_TIMEOUT armed at an assignment, an epoch job due soon; at least wait_floor when
       // none is pending (the written scenario sleeps the longest of these, wait_ceiling).
       obs_.sent.back() = "time passes";
-      auto until = clock::now() + wait_floor;
-      if (timer_due_ && *timer_due_ + timer_margin > until) until = *timer_due_ + timer_margin;
-      if (epoch_due_) {
-        const auto left = *epoch_due_ - std::chrono::system_clock::now();
-        if (clock::now() + left + timer_margin > until) until = clock::now() + left + timer_margin;
-      }
-      until = std::min(until, clock::now() + wait_ceiling);
+      const auto now = clock::now();
+      auto until = now + wait_floor;
+      if (timer_due_) until = std::max(until, *timer_due_ + timer_margin);
+      if (epoch_due_)  // a wall-clock second, as a point on the steady clock
+        until =
+            std::max(until, now + (*epoch_due_ - std::chrono::system_clock::now()) + timer_margin);
+      until = std::min(until, now + wait_ceiling);
       asio::steady_timer pause(io_, until);
       net::error_code ignored;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -538,18 +533,23 @@ class executor {
 
 }  // namespace
 
+bool closes_its_connection(const action& m) {
+  return m.what == action::kind::disconnect || m.what == action::kind::kill ||
+         m.what == action::kind::cut_packet;
+}
+
 bool closes_a_connection(const program& p) {
-  return std::any_of(p.actions.begin(), p.actions.end(), [](const action& m) {
-    return m.actor != "adm" && (m.what == action::kind::disconnect ||
-                                m.what == action::kind::kill || m.what == action::kind::cut_packet);
-  });
+  return std::any_of(p.actions.begin(), p.actions.end(),
+                     [](const action& m) { return m.actor != "adm" && closes_its_connection(m); });
+}
+
+bool asks_workers(const program& p) {
+  return std::any_of(p.actions.begin(), p.actions.end(),
+                     [](const action& m) { return m.what == action::kind::admin_workers; });
 }
 
 bool names_connections(const program& p, const run_settings& s) {
-  const bool asks_workers = std::any_of(p.actions.begin(), p.actions.end(), [](const action& m) {
-    return m.what == action::kind::admin_workers;
-  });
-  return asks_workers || (s.settle_with_workers && closes_a_connection(p));
+  return asks_workers(p) || (s.settle_with_workers && closes_a_connection(p));
 }
 
 observation execute(const program& p, engine::target_instance& servers, const run_settings& s) {

@@ -57,8 +57,12 @@ struct run_settings {
 /// Whether the program's connections name themselves with SET_CLIENT_ID first: for its "workers"
 /// queries, and, with settle_with_workers, to see when the server has let a closed one go.
 bool names_connections(const program& p, const run_settings& s);
+/// Whether the move closes its actor's connection: disconnect, kill, or cut_packet (then RST).
+bool closes_its_connection(const action& m);
 /// Whether a client or worker of the program disconnects, is killed or cut off.
 bool closes_a_connection(const program& p);
+/// Whether the program has an admin "workers" move.
+bool asks_workers(const program& p);
 
 /// Runs the program on fresh connections to the server "main" of the instance.
 observation execute(const program& p, engine::target_instance& servers, const run_settings& s);

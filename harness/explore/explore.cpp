@@ -469,12 +469,8 @@ std::string render_steps(const program& p, const observation& o) {
   // After a connection was closed the server learns of it on its own schedule (the executor waits
   // a moment): an admin answer after that is awaited rather than read once.
   auto after_fault = [&](std::size_t window) {
-    for (std::size_t k = 0; k + 1 < window; ++k) {
-      const auto kind = p.actions[k].what;
-      if (kind == action::kind::disconnect || kind == action::kind::kill ||
-          kind == action::kind::cut_packet)
-        return true;
-    }
+    for (std::size_t k = 0; k + 1 < window; ++k)
+      if (closes_its_connection(p.actions[k])) return true;
     return false;
   };
   auto admin_verb = [&](std::size_t window) {
@@ -492,9 +488,7 @@ std::string render_steps(const program& p, const observation& o) {
   // For "workers" queries every connection names itself first, as the executor's did. (The
   // connections a `wait_until_gone` awaits are named by the engine.)
   std::vector<std::string> named;
-  if (o.named && std::any_of(p.actions.begin(), p.actions.end(), [](const action& a) {
-        return a.what == action::kind::admin_workers;
-      })) {
+  if (o.named && asks_workers(p)) {
     for (const auto& c : p.clients) named.push_back(c);
     for (const auto& w : p.workers) named.push_back(w);
     for (const auto& n : named)
@@ -569,9 +563,7 @@ std::string render_steps(const program& p, const observation& o) {
     const auto sent = send_step(a, handle, captured);
     if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
     if (a.what == action::kind::cut_packet) steps += "  - " + a.actor + ": kill\n";
-    const bool closes = a.what == action::kind::disconnect || a.what == action::kind::kill ||
-                        a.what == action::kind::cut_packet;
-    if (closes && o.settled_by_workers && a.actor != "adm") {  // as the executor waited
+    if (closes_its_connection(a) && o.settled_by_workers && a.actor != "adm") {  // as executed
       steps += "  - watch: {wait_until_gone: " + a.actor + ", timeout: 2s}\n";
       steps += "  - sleep: 100ms  # C 1.1.20 frees the connection's jobs after unlisting it\n";
     }
