@@ -224,6 +224,10 @@ class spawned_instance final : public engine::target_instance {
         ::dup2(log, 2);
       }
       if (null >= 0) ::dup2(null, 0);
+      // Nothing else of ours: a listening socket the server inherited would keep an embedded
+      // server's port taken when that one restarts (explore runs the reference beside spawned
+      // servers), and other threads' connections open.
+      ::close_range(3, ~0U, 0);
       ::execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
