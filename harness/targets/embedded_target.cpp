@@ -1,6 +1,10 @@
 #include "harness/targets/embedded_target.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -9,6 +13,33 @@
 
 namespace gearspec::targets {
 namespace {
+
+/// A socket bound (not listening) to a port of 127.0.0.1 with SO_REUSEPORT, as the embedded
+/// servers' listeners are: it keeps the port from everyone else while a server restarts.
+class port_holder {
+ public:
+  explicit port_holder(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd_ < 0) return;  // then the restart is only as safe as it was without one
+    const int on = 1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~port_holder() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  port_holder(const port_holder&) = delete;
+  port_holder& operator=(const port_holder&) = delete;
+
+ private:
+  int fd_;
+};
 
 class embedded_instance final : public engine::target_instance {
  public:
@@ -30,6 +61,7 @@ class embedded_instance final : public engine::target_instance {
   void add(const std::string& name, refsrv::server_config config) {
     config.listen_address = "127.0.0.1";
     config.port = 0;
+    config.reuse_port = true;  // for restart(): see port_holder
     if (!dir_.empty()) config.queue = "sqlite:" + dir_ + "/" + name + ".db";
     configs_[name] = config;
     servers_[name] = std::make_unique<refsrv::embedded_server>(std::move(config));
@@ -51,6 +83,10 @@ class embedded_instance final : public engine::target_instance {
     if (found == servers_.end()) throw engine::target_error("no server named " + server);
     auto config = configs_.at(server);
     config.port = found->second->port();
+    // While no server listens, another socket of this process (a connection's ephemeral port, a
+    // spawned server's port picked beside it) could take the port: hold it until the new server
+    // has bound it.
+    const port_holder hold(config.port);
     if (crash)
       found->second->crash();
     else
@@ -78,8 +114,7 @@ std::string apply_reference_options(
   for (const auto& [name, value] : options) {
     if (!refsrv::server_option_takes_value(name))
       return "unknown reference server option '" + name + "' (see gearspec-server --help)";
-    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty())
-      return error;
+    if (auto error = refsrv::apply_server_option(config, name, value); !error.empty()) return error;
   }
   return {};
 }

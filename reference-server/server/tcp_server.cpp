@@ -1,7 +1,11 @@
 #include "reference-server/server/tcp_server.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <exception>
 #include <future>
+#include <system_error>
 
 namespace gearspec::refsrv {
 
@@ -204,6 +208,11 @@ void tcp_server::start() {
   const tcp::endpoint endpoint(asio::ip::make_address(config_.listen_address), config_.port);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
+  if (config_.reuse_port) {
+    const int on = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+      throw std::system_error(errno, std::generic_category(), "setsockopt(SO_REUSEPORT)");
+  }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor_.local_endpoint().port();

@@ -38,6 +38,9 @@ struct server_config {
   std::string listen_address = "127.0.0.1";
   /// Port; 0 picks a free one (see tcp_server::port()).
   std::uint16_t port = 0;
+  /// SO_REUSEPORT on the listener, so that whoever restarts this server can hold its port with a
+  /// socket of its own while no server listens (the embedded target's restart).
+  bool reuse_port = false;
   core_options core;
   wire::decoder_limits limits;
   /// Connections beyond this are accepted and closed at once.
