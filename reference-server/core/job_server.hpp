@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -237,6 +238,7 @@ class job_server {
   timer_map timers_;
   job_store* store_ = nullptr;
   std::uint64_t next_handle_ = 1;
+  std::set<std::string> restored_keyless_;  ///< emulated keyless_jobs_collide_on_reload
   std::uint64_t next_sequence_ = 1;
   std::string scratch_;  ///< reused encode buffer
 };

@@ -98,10 +98,14 @@ struct emulated_defects {
   /// A job whose worker's connection ends is dropped without a word: neither requeued nor
   /// failed, so its clients wait forever (a server that ignores worker deaths).
   bool forget_jobs_of_lost_workers = false;
+  /// On reload from the persistent queue, background jobs without a unique key collide: only the
+  /// first of each function comes back (gearmand issue #216, "replay_add(JOB_EXISTS)" at start,
+  /// and #87, a keyless job that stopped the restart), although each was acknowledged.
+  bool keyless_jobs_collide_on_reload = false;
   bool any() const noexcept {
     return !ignored.empty() || !refused.empty() || lowercase_error_codes ||
            per_connection_results || duplicate_completions || noop_before_assign ||
-           forget_jobs_of_lost_workers;
+           forget_jobs_of_lost_workers || keyless_jobs_collide_on_reload;
   }
 };
 

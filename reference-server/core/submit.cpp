@@ -207,6 +207,11 @@ bool job_server::restore(const stored_job& stored, time_point now) {
       next_handle_ = std::max(next_handle_, j.number + 1);
     }
   }
+  // Emulated: the second keyless job of a function "exists" already. Its row stays in the store,
+  // and its number is not handed out again.
+  if (options_.defects.keyless_jobs_collide_on_reload && stored.unique.empty() &&
+      !restored_keyless_.insert(stored.function).second)
+    return false;
   function& fn = function_named(stored.function);
   j.fn = &fn;
   j.unique = stored.unique;

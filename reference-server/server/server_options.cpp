@@ -61,6 +61,8 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   if (value == "noop-before-assign") return core.noop_before_assign = true, std::string();
   if (value == "forget-jobs-of-lost-workers")
     return core.forget_jobs_of_lost_workers = true, std::string();
+  if (value == "keyless-jobs-collide-on-reload")
+    return core.keyless_jobs_collide_on_reload = true, std::string();
   if (value == "request-magic") return wire_side.request_magic = true, std::string();
   if (value == "hold-job-created") return wire_side.hold_job_created = true, std::string();
   if (value == "hold-job-created-rarely") {
@@ -71,7 +73,8 @@ std::string apply_emulation(server_config& config, std::string_view value) {
   std::string message =
       "--emulate must be ignore:TYPE | refuse:TYPE | request-magic | hold-job-created | "
       "lowercase-error-codes | nagle | per-connection-results | duplicate-completions | "
-      "noop-before-assign | hold-job-created-rarely | forget-jobs-of-lost-workers, got '";
+      "noop-before-assign | hold-job-created-rarely | forget-jobs-of-lost-workers | "
+      "keyless-jobs-collide-on-reload, got '";
   message.append(value);
   return message + "'";
 }

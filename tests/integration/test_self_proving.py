@@ -46,6 +46,8 @@ DEFECTS = {
     # A race in 1 of 20 JOB_CREATEDs: the scenario about that window repeats it 30 times.
     "hold-job-created-rarely": (1, r"expected JOB_CREATED, got WORK_COMPLETE", []),
     "nagle": (1, r"^slow replies \(median round over", []),
+    # Only the scenario with two keyless background jobs across a restart sees it.
+    "keyless-jobs-collide-on-reload": (1, r"^after GRAB_JOB: expected JOB_ASSIGN, got NO_JOB$", []),
     "per-connection-results": (1, r"fewer WORK_\w+ than expected \(1 of 2\)", [r"fewer WORK_\w+ than expected"]),
     # Harmless by PROTOCOL: stepped over except by the scenarios about wake-ups.
     "noop-before-assign": (1, r"^after GRAB_JOB: expected JOB_ASSIGN, got NOOP$", []),
