@@ -35,6 +35,10 @@ error or nothing could be explored.
 
 target (default: the embedded reference server itself):
   --spawn 'COMMAND {port}'    start COMMAND for each thread of programs (see --server-reuse)
+  --persistent                the --spawn command configures a persistent queue in {dir}: programs
+                              then restart and crash the server too, and after each an account
+                              checks that every acknowledged background job that had not ended
+                              is queued again (the embedded reference always has one)
   --target HOST:PORT          an existing server (programs use their own function names)
   --ref OPTION[=VALUE]        the target is the embedded reference server with this option
                               (e.g. --ref emulate=hold-job-created)
@@ -51,7 +55,8 @@ exploring:
                               -j 1 also finds each kind first at the same seed every run)
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
-                              disconnect, kill, cut_packet
+                              admin_cancel, admin_maxqueue, wait, disconnect, kill, cut_packet,
+                              restart, crash
   --timeout-scale X           multiply every wait (slow targets)
   --server-reuse N            programs run in turn on one started server, each with functions and
                               client ids of its own, before it is replaced (default 50; 1: a
@@ -98,6 +103,8 @@ int explore_command(const std::vector<std::string_view>& argv) {
         return exit_ok;
       } else if (flag == "--spawn") {
         target_spec.spawn = value();
+      } else if (flag == "--persistent") {
+        target_spec.persistent = true;
       } else if (flag == "--target") {
         target_spec.addresses.push_back(value());
       } else if (flag == "--ref") {

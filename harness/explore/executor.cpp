@@ -30,15 +30,15 @@ class executor {
     uniques_[1] = "uniq-" + token_;
     uniques_[2] = "uniq2-" + token_;
     for (int n = 3; n <= 5; ++n) uniques_[n] = boundary_unique(n);
-    auto sink = [this](const std::string& actor, char direction, std::string text,
-                       std::optional<wire::packet> packet) {
+    sink_ = [this](const std::string& actor, char direction, std::string text,
+                   std::optional<wire::packet> packet) {
       const double at = std::chrono::duration<double, std::milli>(clock::now() - start_).count();
       obs_.transcript.push_back({at, actor, direction, std::move(text), std::move(packet)});
     };
+    const auto& sink = sink_;
     for (const auto& c : p.clients) add(c, engine::protocol::binary, sink);
     for (const auto& w : p.workers) add(w, engine::protocol::binary, sink);
     if (p.admin) add("adm", engine::protocol::admin, sink);
-    names_itself_ = names_connections(p, s);
     if (s.settle_with_workers && closes_a_connection(p)) {
       // Not one of the program's connections: it takes no part in barriers or windows.
       auto silent = [](const std::string&, char, std::string, std::optional<wire::packet>) {};
@@ -81,6 +81,28 @@ class executor {
     order_.push_back(name);
   }
 
+  /// Connects an actor and, where the program's connections name themselves, sends its
+  /// SET_CLIENT_ID. False (and the observation's error set) if it cannot connect.
+  asio::awaitable<bool> open(engine::actor& a, const std::string& name) {
+    const auto where = servers_.address("main");
+    const engine::step_outcome connected = co_await a.connect(where, scaled(settings_.wait));
+    if (!connected) {
+      obs_.error = name + " could not connect: " + connected.actual;
+      co_return false;
+    }
+    // "workers" lists connections by client id: each actor names itself "<actor>-<token>".
+    if (!names_itself_ || !a.binary()) co_return true;
+    wire::packet id{wire::packet_magic::request, command::set_client_id, {client_id(name)}};
+    std::string bytes;
+    wire::encode(id, bytes);
+    std::string shown = wire::to_string(id);
+    const scenario::write_pacing pacing{};
+    const engine::step_outcome written = co_await a.write(
+        std::move(bytes), pacing, std::move(shown), std::optional<wire::packet>(id));
+    (void)written;  // a closed connection shows in the barrier that follows
+    co_return true;
+  }
+
   milliseconds scaled(milliseconds d) const {
     return milliseconds(
         static_cast<long long>(static_cast<double>(d.count()) * settings_.timeout_scale));
@@ -88,13 +110,10 @@ class executor {
 
   asio::awaitable<void> main() {
     const auto where = servers_.address("main");
+    names_itself_ = names_connections(p_, settings_);
     for (const auto& name : order_) {
-      const auto limit = scaled(settings_.wait);
-      const engine::step_outcome connected = co_await actors_.at(name)->connect(where, limit);
-      if (!connected) {
-        obs_.error = name + " could not connect: " + connected.actual;
-        co_return;
-      }
+      const bool opened = co_await open(*actors_.at(name), name);
+      if (!opened) co_return;
     }
     if (watcher_) {
       const engine::step_outcome connected =
@@ -103,19 +122,7 @@ class executor {
     }
     obs_.named = names_itself_;
     obs_.settled_by_workers = watcher_ != nullptr;
-    // "workers" lists connections by client id: each actor names itself "<actor>-<token>".
-    for (const auto& name : order_) {
-      auto& a = *actors_.at(name);
-      if (!names_itself_ || !a.binary()) continue;
-      wire::packet id{wire::packet_magic::request, command::set_client_id, {client_id(name)}};
-      std::string bytes;
-      wire::encode(id, bytes);
-      std::string shown = wire::to_string(id);
-      const scenario::write_pacing pacing{};
-      const engine::step_outcome written = co_await a.write(
-          std::move(bytes), pacing, std::move(shown), std::optional<wire::packet>(id));
-      (void)written;
-    }
+    obs_.accounted = settings_.account && restarts_server(p_);
     obs_.windows.emplace_back();
     co_await barrier("");
     for (std::size_t i = 0; i < p_.actions.size() && obs_.error.empty(); ++i) {
@@ -151,6 +158,109 @@ class executor {
     asio::steady_timer settle(io_, scaled(settings_.fault_settle));
     net::error_code ignored;
     co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Restarts and the account of background jobs.
+
+  /// Which job a submission makes or joins, for the account: its function and unique key, or,
+  /// without a unique, its own data (then every submission is a job of its own).
+  static std::string job_key(const action& m) {
+    return "f" + std::to_string(m.fn) +
+           (m.unique ? "/u" + std::to_string(m.unique) : "/#" + m.data);
+  }
+
+  /// restart / crash: the server stops (gracefully, or killed) and starts again with its
+  /// persistent queue. Every connection ends with it; each actor the program has not closed
+  /// connects again as a new connection (the written scenario's new actor: connection_name).
+  /// Handles are named afresh for each server life (a server may renumber reloaded jobs,
+  /// DUR-HANDLE). Then the account: every background job the server acknowledged (JOB_CREATED
+  /// for SUBMIT_JOB_BG, _HIGH_BG, _LOW_BG) and that has not ended must be queued again.
+  asio::awaitable<void> restart(bool crash) {
+    obs_.sent.back() = crash ? "the server crashes" : "the server restarts";
+    std::map<int, int> owed_per_fn;
+    for (const auto& [key, fn] : owed_) ++owed_per_fn[fn];
+    try {
+      servers_.restart("main", crash);  // blocks this thread, bounded by the target
+    } catch (const std::exception& e) {
+      obs_.error = std::string("the target could not restart the server: ") + e.what();
+      co_return;
+    }
+    ++lives_;
+    held_.clear();
+    submitted_.clear();
+    submit_pending_.clear();
+    pending_key_.clear();
+    pending_owed_.clear();
+    handle_key_.clear();
+    handles_.clear();  // the next handle seen is a new symbol, even if its bytes were used before
+    timed_workers_.clear();
+    timer_due_.reset();
+    for (const auto& name : order_) {
+      auto& current = actors_.at(name);
+      if (ended_.count(name)) continue;  // the program closed it: it stays closed
+      (void)current->take_received();    // whatever is left belonged to the old connection
+      const auto speaks = current->binary() ? engine::protocol::binary : engine::protocol::admin;
+      retired_.push_back(std::move(current));  // its reader may still be finishing
+      current = std::make_unique<engine::actor>(io_, connection_name(name, lives_), speaks,
+                                                std::vector<wire::command>{}, sink_);
+      closed_reported_.erase(name);
+      garbage_reported_.erase(name);
+      const bool opened = co_await open(*current, name);
+      if (!opened) co_return;
+    }
+    if (watcher_) {
+      auto silent = [](const std::string&, char, std::string, std::optional<wire::packet>) {};
+      retired_.push_back(std::move(watcher_));
+      watcher_ = std::make_unique<engine::actor>(io_, "settle", engine::protocol::admin,
+                                                 std::vector<wire::command>{}, silent);
+      const engine::step_outcome connected =
+          co_await watcher_->connect(servers_.address("main"), scaled(settings_.wait));
+      if (!connected) watcher_.reset();
+    }
+    if (!settings_.account) co_return;
+    auto account = std::make_unique<engine::actor>(io_, "acct" + std::to_string(lives_),
+                                                   engine::protocol::admin,
+                                                   std::vector<wire::command>{}, sink_);
+    const engine::step_outcome connected =
+        co_await account->connect(servers_.address("main"), scaled(settings_.wait));
+    auto& w = obs_.windows.back()["acct"];
+    if (!connected) {
+      w.events.push_back("account: could not connect: " + connected.actual);
+      retired_.push_back(std::move(account));
+      co_return;
+    }
+    std::string command_line = "status";  // named: no temporaries around co_await (g++ 12)
+    const std::vector<std::string> lines = co_await admin_query(*account, std::move(command_line));
+    obs_.sent.back() = crash ? "the server crashes" : "the server restarts";
+    w.admin_lines = status_lines(lines);
+    for (const auto& [fn, owed] : owed_per_fn) {
+      int queued = 0;
+      for (const auto& line : w.admin_lines)  // "f1<TAB>total<TAB>running<TAB>workers"
+        if (line.rfind("f" + std::to_string(fn) + "\t", 0) == 0)
+          queued = std::atoi(line.c_str() + line.find('\t') + 1);
+      if (queued < owed)
+        w.events.push_back("account: f" + std::to_string(fn) + " has " + std::to_string(queued) +
+                           " jobs queued after the " + (crash ? "crash" : "restart") + ", but " +
+                           std::to_string(owed) +
+                           " acknowledged background jobs had not ended (lost)");
+    }
+    account->close(false);
+    retired_.push_back(std::move(account));
+  }
+
+  /// An admin "status" answer reduced to this program's functions with work, renamed f1, f2.
+  std::vector<std::string> status_lines(const std::vector<std::string>& lines) const {
+    std::vector<std::string> out;
+    for (const auto& entry : lines) {
+      const auto tab = entry.find('\t');
+      const auto fn = entry.substr(0, tab);
+      for (const auto& [n, name] : names_)
+        if (fn == name && entry.substr(tab) != "\t0\t0\t0")
+          out.push_back(std::string("f") + std::to_string(n) + entry.substr(tab));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -227,6 +337,10 @@ class executor {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       co_return;
     }
+    if (m.what == action::kind::restart || m.what == action::kind::crash) {
+      co_await restart(m.what == action::kind::crash);
+      co_return;
+    }
     auto& a = *actors_.at(m.actor);
     if (!a.connected() || a.closed()) {
       obs_.sent.back() = m.actor + ": connection already closed";
@@ -235,6 +349,11 @@ class executor {
     switch (m.what) {
       case action::kind::submit:
         submit_pending_[m.actor] = true;
+        pending_key_[m.actor] = job_key(m);
+        data_key_[m.data] = job_key(m);
+        pending_owed_[m.actor] = m.cmd == command::submit_job_bg ||
+                                 m.cmd == command::submit_job_high_bg ||
+                                 m.cmd == command::submit_job_low_bg;
         {
           std::vector<std::string> args{names_.at(m.fn), m.unique ? uniques_.at(m.unique) : "",
                                         m.data};
@@ -312,22 +431,16 @@ class executor {
         }
         co_await send(a, m.cmd, std::move(args));
         if (m.cmd == command::work_complete || m.cmd == command::work_fail ||
-            m.cmd == command::work_exception)
+            m.cmd == command::work_exception) {
+          owed_.erase(handle_key_[handle]);  // the job has ended: nothing is owed any more
           held_[m.actor].pop_front();
+        }
         break;
       }
       case action::kind::admin_status: {
         std::string command_line = "status";  // named: no temporaries around co_await (g++ 12)
         const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
-        auto& w = obs_.windows.back()[m.actor];
-        for (const auto& entry : lines) {
-          const auto tab = entry.find('\t');
-          const auto fn = entry.substr(0, tab);
-          for (const auto& [n, name] : names_)
-            if (fn == name && entry.substr(tab) != "\t0\t0\t0")
-              w.admin_lines.push_back(std::string("f") + std::to_string(n) + entry.substr(tab));
-        }
-        std::sort(w.admin_lines.begin(), w.admin_lines.end());
+        obs_.windows.back()[m.actor].admin_lines = status_lines(lines);
         break;
       }
       case action::kind::admin_workers: {
@@ -368,6 +481,7 @@ class executor {
         const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
         obs_.sent.back() = "adm > cancel job " + symbol(handle);  // comparable
         answer_word(m.actor, lines);
+        if (!lines.empty() && lines.front().rfind("OK", 0) == 0) owed_.erase(handle_key_[handle]);
         break;
       }
       case action::kind::admin_maxqueue: {
@@ -379,14 +493,20 @@ class executor {
       case action::kind::wait:
         break;  // handled above
       case action::kind::disconnect:
+        ended_.insert(m.actor);
         obs_.sent.back() = m.actor + " disconnects";
         a.close(false);
         break;
       case action::kind::kill:
+        ended_.insert(m.actor);
         obs_.sent.back() = m.actor + " is killed";
         a.close(true);
         break;
+      case action::kind::restart:
+      case action::kind::crash:
+        break;  // handled above
       case action::kind::cut_packet: {
+        ended_.insert(m.actor);
         const bool worker = m.actor[0] == 'w';
         if (worker) {
           std::vector<std::string> args{names_.at(1)};
@@ -439,12 +559,17 @@ class executor {
         submitted_[name].push_back(raw.args.at(0));
         submit_pending_[name] = false;
         (void)symbol(raw.args.at(0));  // handles are named in the order they are created
+        acknowledged(name, raw.args.at(0));
       } else if (raw.cmd == command::error && submit_pending_[name]) {
         submitted_[name].push_back("");
         submit_pending_[name] = false;
       } else if (raw.cmd == command::job_assign || raw.cmd == command::job_assign_uniq ||
                  raw.cmd == command::job_assign_all) {
         held_[name].push_back(raw.args.at(0));
+        // After a restart, a reloaded job is first seen here.
+        if (lives_ > 0) (void)symbol(raw.args.at(0));
+        if (const auto key = data_key_.find(raw.args.back()); key != data_key_.end())
+          handle_key_[raw.args.at(0)] = key->second;
         // The server armed a CAN_DO_TIMEOUT timer when it sent this (at the latest now).
         if (timed_workers_.count(name)) timer_due_ = clock::now() + milliseconds(1000);
       }
@@ -462,15 +587,37 @@ class executor {
     }
     if (a.closed() && !closed_reported_.count(name)) {
       closed_reported_.insert(name);
+      // A worker lost with a background job: whether the server runs it again or fails it is
+      // implementation-defined (the reference's --worker-loss), so the account leaves it out.
+      for (const auto& h : held_[name]) doubtful(handle_key_[h]);
       w.events.push_back(a.close_reason() == "closed by the server" || a.close_reason().empty()
                              ? "connection ended"
                              : "connection ended: " + a.close_reason());
     }
   }
 
+  /// JOB_CREATED for a client's pending submission: a job the account may owe.
+  void acknowledged(const std::string& client, const std::string& handle) {
+    const auto key = pending_key_[client];
+    handle_key_.try_emplace(handle, key);  // an attach joins the job its key names
+    if (!pending_owed_[client]) {
+      // A foreground, epoch, scheduled or reduce job: whether it outlives a restart is not the
+      // account's to say (the comparison with the reference still sees it).
+      doubtful(key);
+    } else if (!doubtful_.count(key)) {
+      owed_[key] = key[1] - '0';
+    }
+  }
+
+  void doubtful(const std::string& key) {
+    if (key.empty()) return;
+    doubtful_.insert(key);
+    owed_.erase(key);
+  }
+
   std::string symbol(const std::string& raw_handle) {
     if (auto it = handles_.find(raw_handle); it != handles_.end()) return it->second;
-    const auto s = std::string("H") + std::to_string(handles_.size() + 1);
+    const auto s = std::string("H") + std::to_string(++symbols_);
     handles_[raw_handle] = s;
     return s;
   }
@@ -526,12 +673,34 @@ class executor {
   std::map<std::string, std::deque<std::string>> held_;        ///< worker -> raw handles held
   std::map<std::string, std::vector<std::string>> submitted_;  ///< client -> raw handle per submit
   std::map<std::string, bool> submit_pending_;
-  std::map<std::string, std::string> handles_;  ///< raw -> H<n>
+  std::map<std::string, std::string> handles_;  ///< raw -> H<n>, in this server life
+  int symbols_ = 0;                             ///< H<n> given so far, over all lives
+  int lives_ = 0;                               ///< restarts and crashes so far
+  engine::transcript_sink sink_;
+  std::set<std::string> ended_;  ///< actors the program closed: not reconnected after a restart
+  std::vector<std::unique_ptr<engine::actor>> retired_;  ///< connections of earlier lives
+  // The account (restart): job key -> function of each acknowledged background job not ended;
+  // keys whose fate the account does not judge; what each pending submission and handle is.
+  std::map<std::string, int> owed_;
+  std::set<std::string> doubtful_;
+  std::map<std::string, std::string> pending_key_, data_key_, handle_key_;
+  std::map<std::string, bool> pending_owed_;
   std::set<std::string> closed_reported_, garbage_reported_;
   observation obs_;
 };
 
 }  // namespace
+
+std::string connection_name(const std::string& actor, int lives) {
+  return lives == 0 ? actor : actor + "r" + std::to_string(lives);
+}
+
+int lives_before(const program& p, std::size_t move) {
+  int lives = 0;
+  for (std::size_t i = 0; i < move && i < p.actions.size(); ++i)
+    lives += p.actions[i].what == action::kind::restart || p.actions[i].what == action::kind::crash;
+  return lives;
+}
 
 bool closes_its_connection(const action& m) {
   return m.what == action::kind::disconnect || m.what == action::kind::kill ||

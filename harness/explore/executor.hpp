@@ -39,6 +39,9 @@ struct observation {
   /// How the run was made, for the written scenario to do the same: the connections named
   /// themselves (SET_CLIENT_ID), and closes were awaited in "workers" (settle_with_workers).
   bool named = false, settled_by_workers = false;
+  /// After each restart or crash an admin connection asked "status" (window actor "acct"): the
+  /// account of acknowledged background jobs (run_settings::account).
+  bool accounted = false;
 };
 
 struct run_settings {
@@ -52,7 +55,15 @@ struct run_settings {
   /// The barrier's round trip: ECHO_REQ, or GET_STATUS of an unknown handle for a target that
   /// does not answer ECHO_REQ (the probe's choice, as for the suite's `sync` steps).
   wire::command sync = wire::command::echo_req;
+  /// After a restart or crash, check that every background job the server acknowledged and that
+  /// has not ended is queued again (needs admin "status"; the probe's admin-status).
+  bool account = true;
 };
+
+/// The name of an actor's connection in the written scenario: a connection ends with its server,
+/// so after the k-th restart or crash the actor "c1" is a new actor "c1r<k>" (the scenario
+/// format's rule). lives is the number of restarts and crashes before the move.
+std::string connection_name(const std::string& actor, int lives);
 
 /// Whether the program's connections name themselves with SET_CLIENT_ID first: for its "workers"
 /// queries, and, with settle_with_workers, to see when the server has let a closed one go.
@@ -63,6 +74,9 @@ bool closes_its_connection(const action& m);
 bool closes_a_connection(const program& p);
 /// Whether the program has an admin "workers" move.
 bool asks_workers(const program& p);
+
+/// How many restarts and crashes come before move `move` (0-based) of the program.
+int lives_before(const program& p, std::size_t move);
 
 /// Runs the program on fresh connections to the server "main" of the instance.
 observation execute(const program& p, engine::target_instance& servers, const run_settings& s);

@@ -71,15 +71,15 @@ std::string role(const std::string& actor) {
 /// a reused server carried over cannot make a finding.
 class server_pool {
  public:
-  server_pool(engine::target& t, std::size_t reuse)
-      : target_(t), reuse_(std::max<std::size_t>(1, reuse)) {}
+  server_pool(engine::target& t, std::size_t reuse, engine::server_needs needs = {})
+      : target_(t), reuse_(std::max<std::size_t>(1, reuse)), needs_(std::move(needs)) {}
 
   observation run(const program& p, const run_settings& s) {
     if (servers_ && uses_ >= reuse_) servers_.reset();
     if (!servers_) {
       uses_ = 0;
       try {
-        servers_ = target_.start({"main"});
+        servers_ = target_.start({"main"}, needs_);
       } catch (const std::exception& e) {
         observation o;
         o.error = std::string("the target did not start: ") + e.what();
@@ -96,12 +96,13 @@ class server_pool {
   engine::target& target_;
   std::size_t reuse_;
   std::size_t uses_ = 0;
+  engine::server_needs needs_;
   std::unique_ptr<engine::target_instance> servers_;
 };
 
 /// Starts fresh servers and runs the program once.
 observation run_on(engine::target& t, const program& p, const run_settings& s) {
-  return server_pool(t, 1).run(p, s);
+  return server_pool(t, 1, needs_of(p)).run(p, s);
 }
 
 struct pair_run {
@@ -290,7 +291,10 @@ std::string slug(const std::string& text) {
 // ---------------------------------------------------------------------------------------------
 // The scenario of a finding.
 
-std::string var_of(const std::string& symbol, std::set<std::string>& captured, bool capture_new) {
+/// A symbol as a scenario value. A job's handle the first time (capture_new): a capture that must
+/// differ from the handles captured before, except those of earlier server lives (`past`).
+std::string var_of(const std::string& symbol, std::set<std::string>& captured, bool capture_new,
+                   const std::set<std::string>& past = {}) {
   if (symbol.size() > 1 && symbol[0] == 'H' &&
       std::isdigit(static_cast<unsigned char>(symbol[1]))) {
     const auto name = std::string("h") + symbol.substr(1);
@@ -298,7 +302,8 @@ std::string var_of(const std::string& symbol, std::set<std::string>& captured, b
       if (!capture_new) return "\"" + symbol + "\"";  // never seen on the reference: literal
       // A new job's handle: it must not be one of the earlier jobs'.
       std::string earlier;
-      for (const auto& c : captured) earlier += (earlier.empty() ? "" : ", ") + ("\"$" + c + "\"");
+      for (const auto& c : captured)
+        if (!past.count(c)) earlier += (earlier.empty() ? "" : ", ") + ("\"$" + c + "\"");
       captured.insert(name);
       return "{capture: " + name + (earlier.empty() ? "" : ", differs_from: [" + earlier + "]") +
              "}";
@@ -321,7 +326,8 @@ std::string var_of(const std::string& symbol, std::set<std::string>& captured, b
   return quoted + "\"";
 }
 
-std::string expected_packet(const wire::packet& p, std::set<std::string>& captured) {
+std::string expected_packet(const wire::packet& p, std::set<std::string>& captured,
+                            const std::set<std::string>& past = {}) {
   std::string out = std::string("{") + std::string(wire::name(p.cmd)) + ": [";
   for (std::size_t i = 0; i < p.args.size(); ++i) {
     if (i) out += ", ";
@@ -329,7 +335,11 @@ std::string expected_packet(const wire::packet& p, std::set<std::string>& captur
     if (p.cmd == command::status_res && i >= 3 && p.args[i] == "0")
       out += "{regex: \"0?\"}";
     else
-      out += var_of(p.args[i], captured, p.cmd == command::job_created);
+      // A job is first seen in JOB_CREATED, or, reloaded after a restart, in its assignment.
+      out += var_of(p.args[i], captured,
+                    p.cmd == command::job_created || p.cmd == command::job_assign ||
+                        p.cmd == command::job_assign_uniq || p.cmd == command::job_assign_all,
+                    past);
   }
   return out + "]}";
 }
@@ -381,6 +391,8 @@ std::string send_step(const action& a, const std::string& handle, std::set<std::
     case action::kind::admin_cancel:
     case action::kind::admin_maxqueue:
     case action::kind::wait:
+    case action::kind::restart:
+    case action::kind::crash:
       return "";  // written by render_steps
     case action::kind::disconnect:
       return "disconnect";
@@ -479,42 +491,81 @@ std::string render_steps(const program& p, const observation& o) {
   auto admin_end = [&](std::size_t window) {
     return std::string(after_fault(window) ? ", timeout: 2s}\n" : "}\n");
   };
+  // An admin "status" step expecting what the window's admin lines say: the program's functions
+  // with work, and no line with work for the others.
+  auto status_step = [&](const std::string& actor, const window& w, const std::string& verb,
+                         const std::string& end) {
+    std::string contains, excludes;
+    std::set<std::string> listed;
+    for (const auto& line : w.admin_lines) {  // "f1<TAB>total<TAB>running<TAB>workers"
+      const auto fn = line.substr(0, 2);
+      listed.insert(fn);
+      std::string text = fn == "f1" ? "${fn}" : "${fn2}";
+      for (char c : line.substr(2)) text += c == '\t' ? std::string("\\t") : std::string(1, c);
+      contains += std::string(contains.empty() ? "" : ", ") + "\"" + text + "\"";
+    }
+    for (const char* fn : {"f1", "f2"})
+      if (!listed.count(fn))
+        excludes += std::string(excludes.empty() ? "" : ", ") + "{regex: \"" +
+                    (std::string(fn) == "f1" ? "${fn}" : "${fn2}") + "\\t(?!0\\t0\\t0$$).*\"}";
+    return "  - " + actor + ": {" + verb + "status" +
+           (contains.empty() ? "" : ", contains: [" + contains + "]") +
+           (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + end;
+  };
   // Every connection opens before the first move, as in the executor (an actor's first move may
-  // be to disconnect, and "workers" lists idle connections too).
-  for (const auto& c : p.clients) steps += "  - " + c + ": connect\n";
-  for (const auto& w : p.workers) steps += "  - " + w + ": connect\n";
-  if (p.admin) steps += "  - adm: connect\n";
-  if (o.settled_by_workers) steps += "  - watch: connect\n";
-  // For "workers" queries every connection names itself first, as the executor's did. (The
-  // connections a `wait_until_gone` awaits are named by the engine.)
+  // be to disconnect, and "workers" lists idle connections too); after a restart or crash, each
+  // actor the program has not closed connects again, as a new actor (connection_name).
+  std::set<std::string> ended;    // closed by the program
+  std::set<std::string> dropped;  // closed by the server in this server life
+  std::set<std::string> past;     // handles captured in earlier server lives
+  auto open_all = [&](int lives) {
+    std::vector<std::string> everyone = p.clients;
+    everyone.insert(everyone.end(), p.workers.begin(), p.workers.end());
+    if (p.admin) everyone.push_back("adm");
+    if (o.settled_by_workers) everyone.push_back("watch");
+    for (const auto& n : everyone)
+      if (!ended.count(n)) steps += "  - " + connection_name(n, lives) + ": connect\n";
+    // For "workers" queries every connection names itself first, as the executor's did. (The
+    // connections a `wait_until_gone` awaits are named by the engine.)
+    if (o.named && asks_workers(p))
+      for (const auto& n : everyone)
+        if (!ended.count(n) && n != "adm" && n != "watch")
+          steps += "  - " + connection_name(n, lives) + ": {send: SET_CLIENT_ID, args: [\"" + n +
+                   "-${run}\"]}\n";
+  };
+  open_all(0);
   std::vector<std::string> named;
   if (o.named && asks_workers(p)) {
     for (const auto& c : p.clients) named.push_back(c);
     for (const auto& w : p.workers) named.push_back(w);
-    for (const auto& n : named)
-      steps += "  - " + n + ": {send: SET_CLIENT_ID, args: [\"" + n + "-${run}\"]}\n";
   }
   for (std::size_t i = 1; i < o.windows.size(); ++i) {
     const auto& a = p.actions[i - 1];
+    const int lives = lives_before(p, i);  // after this move
+    const auto adm = connection_name("adm", lives);
     const auto handle = i - 1 < o.handle_used.size() ? o.handle_used[i - 1] : std::string();
-    if (a.what == action::kind::admin_status) {
-      std::string contains, excludes;
-      const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
-      std::set<std::string> listed;
-      for (const auto& line : w.admin_lines) {  // "f1<TAB>total<TAB>running<TAB>workers"
-        const auto fn = line.substr(0, 2);
-        listed.insert(fn);
-        std::string text = fn == "f1" ? "${fn}" : "${fn2}";
-        for (char c : line.substr(2)) text += c == '\t' ? std::string("\\t") : std::string(1, c);
-        contains += std::string(contains.empty() ? "" : ", ") + "\"" + text + "\"";
+    if (a.what == action::kind::restart || a.what == action::kind::crash) {
+      // Everything sent before is in once each open connection's next round trip is answered
+      // (the executor's barrier did the same).
+      for (const auto& group : {p.clients, p.workers})
+        for (const auto& n : group)
+          if (!ended.count(n) && !dropped.count(n))
+            steps += "  - " + connection_name(n, lives - 1) + ": sync\n";
+      dropped.clear();
+      steps +=
+          std::string("  - ") + (a.what == action::kind::crash ? "crash" : "restart") + ": main\n";
+      past = captured;  // a new server life may hand out the same handle bytes again
+      open_all(lives);
+      if (o.accounted) {
+        // The account: the background jobs acknowledged before and not ended are queued again.
+        const auto& w = o.windows[i].count("acct") ? o.windows[i].at("acct") : window{};
+        steps += "  - acct" + std::to_string(lives) + ": connect\n" +
+                 status_step("acct" + std::to_string(lives), w, "admin: ", "}\n");
       }
-      for (const char* fn : {"f1", "f2"})
-        if (!listed.count(fn))
-          excludes += std::string(excludes.empty() ? "" : ", ") + "{regex: \"" +
-                      (std::string(fn) == "f1" ? "${fn}" : "${fn2}") + "\\t(?!0\\t0\\t0$$).*\"}";
-      steps += "  - adm: {" + admin_verb(i) + "status" +
-               (contains.empty() ? "" : ", contains: [" + contains + "]") +
-               (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + admin_end(i);
+    }
+    if (a.what == action::kind::admin_status) {
+      const auto& w = o.windows[i].count("adm") ? o.windows[i].at("adm") : window{};
+      steps += status_step(adm, w, admin_verb(i), admin_end(i));
       continue;
     }
     if (a.what == action::kind::admin_workers) {
@@ -540,7 +591,7 @@ std::string render_steps(const program& p, const observation& o) {
             count ? "( \\\\S+){" + std::to_string(count) + "}\\\\s*$$" : std::string("\\\\s*$$");
         contains += std::string(contains.empty() ? "" : ", ") + "{regex: \"" + pattern + "\"}";
       }
-      steps += "  - adm: {" + admin_verb(i) + "workers" +
+      steps += "  - " + adm + ": {" + admin_verb(i) + "workers" +
                (contains.empty() ? "" : ", contains: [" + contains + "]") +
                (excludes.empty() ? "" : ", excludes: [" + excludes + "]") + admin_end(i);
       continue;
@@ -557,45 +608,74 @@ std::string render_steps(const program& p, const observation& o) {
         line = "cancel job " + quoted.substr(1, quoted.size() - 2);
       }
       if (!line.empty() && !w.admin_lines.empty())
-        steps += "  - adm: {admin: \"" + line +
+        steps += "  - " + adm + ": {admin: \"" + line +
                  "\", response: " + (w.admin_lines.front() == "OK" ? "ok" : "err") + "}\n";
     }
     const auto sent = send_step(a, handle, captured);
-    if (!sent.empty()) steps += "  - " + a.actor + ": " + sent + "\n";
-    if (a.what == action::kind::cut_packet) steps += "  - " + a.actor + ": kill\n";
+    const auto actor_now = connection_name(a.actor, lives);
+    if (!sent.empty()) steps += "  - " + actor_now + ": " + sent + "\n";
+    if (a.what == action::kind::cut_packet) steps += "  - " + actor_now + ": kill\n";
+    if (closes_its_connection(a)) ended.insert(a.actor);
     if (closes_its_connection(a) && o.settled_by_workers && a.actor != "adm") {  // as executed
-      steps += "  - watch: {wait_until_gone: " + a.actor + ", timeout: 2s}\n";
+      steps += "  - " + connection_name("watch", lives) + ": {wait_until_gone: " + actor_now +
+               ", timeout: 2s}\n";
       steps += "  - sleep: 100ms  # C 1.1.20 frees the connection's jobs after unlisting it\n";
     }
     for (const auto& [actor, w] : o.windows[i]) {
-      if (actor == "adm") continue;
+      if (actor == "adm" || actor == "acct") continue;
+      const auto shown = connection_name(actor, lives);
       if (w.packets.size() == 1) {
-        const auto e = expected_packet(w.packets[0], captured);
-        steps += "  - " + actor + ": {expect: [" + e + "]}\n";
+        const auto e = expected_packet(w.packets[0], captured, past);
+        steps += "  - " + shown + ": {expect: [" + e + "]}\n";
       } else if (w.packets.size() >= 2 && w.packets.size() <= 5) {
         std::string list;
         for (const auto& pk : w.packets)
-          list += std::string(list.empty() ? "" : ", ") + expected_packet(pk, captured);
-        steps += "  - " + actor + ": {unordered: [" + list + "]}\n";
+          list += std::string(list.empty() ? "" : ", ") + expected_packet(pk, captured, past);
+        steps += "  - " + shown + ": {unordered: [" + list + "]}\n";
       } else {
         for (const auto& pk : w.packets)
-          steps += "  - " + actor + ": {expect: [" + expected_packet(pk, captured) + "]}\n";
+          steps += "  - " + shown + ": {expect: [" + expected_packet(pk, captured, past) + "]}\n";
       }
       for (const auto& e : w.events)
-        if (e.rfind("connection ended", 0) == 0 && a.actor != actor)
-          steps += "  - " + actor + ": expect_closed\n";
+        if (e.rfind("connection ended", 0) == 0 && a.actor != actor) {
+          steps += "  - " + shown + ": expect_closed\n";
+          dropped.insert(actor);
+        }
     }
   }
   return steps.empty() ? "  - sleep: 1ms\n" : steps;
 }
 
+/// The actors: the program's, and after each restart or crash a new one for each connection that
+/// connects again (connection_name), and the account's admin connection.
 std::string render_actors(const program& p, const observation& o) {
   std::string actors;
-  for (const auto& c : p.clients) actors += "  " + c + ": client\n";
-  for (const auto& w : p.workers) actors += "  " + w + ": worker\n";
-  if (p.admin) actors += "  adm: admin\n";
-  if (o.settled_by_workers) actors += "  watch: admin\n";
+  std::set<std::string> ended;
+  int lives = 0;
+  auto declare = [&] {
+    for (const auto& c : p.clients)
+      if (!ended.count(c)) actors += "  " + connection_name(c, lives) + ": client\n";
+    for (const auto& w : p.workers)
+      if (!ended.count(w)) actors += "  " + connection_name(w, lives) + ": worker\n";
+    if (p.admin) actors += "  " + connection_name("adm", lives) + ": admin\n";
+    if (o.settled_by_workers) actors += "  " + connection_name("watch", lives) + ": admin\n";
+    if (lives > 0 && o.accounted) actors += "  acct" + std::to_string(lives) + ": admin\n";
+  };
+  declare();
+  for (std::size_t i = 0; i + 1 < o.windows.size() && i < p.actions.size(); ++i) {
+    const auto& a = p.actions[i];
+    if (closes_its_connection(a)) ended.insert(a.actor);
+    if (a.what == action::kind::restart || a.what == action::kind::crash) {
+      ++lives;
+      declare();
+    }
+  }
   return actors;
+}
+
+/// The scenario's needs: a persistent queue when the program restarts or crashes its server.
+std::string render_needs(const program& p) {
+  return restarts_server(p) ? "needs: [persistent-queue]\n" : "";
 }
 
 std::string option_argument(const reference_option& option) {
@@ -630,7 +710,7 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
       << "  After move " << d.step << " (" << d.move << "), " << d.actor
       << " got on the target: " << show(d.target) << "\n"
       << "  and on the reference with default options: " << show(d.reference) << "\n"
-      << "actors:\n"
+      << render_needs(p) << "actors:\n"
       << render_actors(p, f.reference) << "variants:\n"
       << "  reference-default:\n"
       << "    description: \"What the reference server does with its default options.\"\n"
@@ -670,7 +750,7 @@ std::string render_yaml(const finding& f, const std::string& target_name) {
     << "  and on the reference: " << show(d.reference) << "\n"
     << "  Reference, move by move:\n"
     << indent_block(condensed(p, f.reference), "    ") << "  Target, move by move:\n"
-    << indent_block(condensed(p, f.target), "    ") << "actors:\n"
+    << indent_block(condensed(p, f.target), "    ") << render_needs(p) << "actors:\n"
     << render_actors(p, f.reference) << "steps:\n"
     << render_steps(p, f.reference);
   return y.str();
@@ -714,6 +794,25 @@ void check_reproduction(finding& f, engine::target& target, engine::target& refe
 }
 
 }  // namespace
+
+namespace {
+
+/// The account's report of lost background jobs in an observation ("" if none).
+std::string account_loss(const observation& o) {
+  for (const auto& windows : o.windows)
+    if (const auto acct = windows.find("acct"); acct != windows.end())
+      for (const auto& e : acct->second.events)
+        if (e.find("(lost)") != std::string::npos) return e;
+  return {};
+}
+
+}  // namespace
+
+engine::server_needs needs_of(const program& p) {
+  engine::server_needs needs;
+  needs.restart = needs.persistent_queue = restarts_server(p);
+  return needs;
+}
 
 unsigned default_jobs() {
   return std::clamp(8 * std::max(1u, std::thread::hardware_concurrency()), 1u, 32u);
@@ -761,7 +860,25 @@ explore_report run_explore(
       const auto name = left_out.substr(open + 1, left_out.find(')') - open - 1);
       report.not_explored.push_back(left_out + ": " + found.missing.at(name));
     }
+    // The account after a restart asks "status".
+    o.run.account = !missing.count("admin-status");
     for (const auto& line : report.not_explored) say("not explored: " + line);
+  }
+  // Restart and crash moves need servers that can be restarted with a persistent queue, on both
+  // sides (a spawn command with --persistent; the embedded reference keeps an SQLite queue).
+  engine::server_needs pool_needs;
+  if (moves.of.at("restart") > 0 || moves.of.at("crash") > 0) {
+    engine::server_needs durable;
+    durable.restart = durable.persistent_queue = true;
+    auto why = target.unsupported({"main"}, durable);
+    if (!why) why = reference.unsupported({"main"}, durable);
+    if (why) {
+      moves.of["restart"] = moves.of["crash"] = 0;
+      report.not_explored.push_back("restart, crash (persistent-queue): " + *why);
+      say("not explored: " + report.not_explored.back());
+    } else {
+      pool_needs = durable;
+    }
   }
   // Programs run on `jobs` threads; seeds are handed out in order, so a set of programs
   // (--programs) is the same whatever the number of threads. Shared state is under one lock;
@@ -785,6 +902,14 @@ explore_report run_explore(
           report.first_error = std::string("seed ") + std::to_string(seed) + ": " +
                                (r.reference.error.empty() ? "target: " + r.target.error
                                                           : "reference: " + r.reference.error);
+        return;
+      }
+      // The account judges without the reference, so it also judges the reference: a loss
+      // there is the reference's defect, never a finding about the target.
+      if (const auto lost = account_loss(r.reference); !lost.empty()) {
+        ++report.errors;
+        if (report.first_error.empty())
+          report.first_error = "seed " + std::to_string(seed) + ": the reference itself: " + lost;
         return;
       }
     }
@@ -855,7 +980,7 @@ explore_report run_explore(
     f.first_kind = group;
     f.original_moves = p.actions.size();
     std::optional<server_pool> variant_pool;
-    if (judged_by_variant) variant_pool.emplace(*variant_reference, o.server_reuse);
+    if (judged_by_variant) variant_pool.emplace(*variant_reference, o.server_reuse, pool_needs);
     server_pool& judge = judged_by_variant ? *variant_pool : servers.reference;
     if (judged_by_variant) {
       f.judged_with = variant_text;
@@ -865,7 +990,7 @@ explore_report run_explore(
     const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
     std::optional<server_pool> explaining;
-    if (explained) explaining.emplace(*variant_reference, o.server_reuse);
+    if (explained) explaining.emplace(*variant_reference, o.server_reuse, pool_needs);
     f.shrunk = shrink(p, shown.kind, shown.step, servers.target, judge, o, runs,
                       explaining ? &*explaining : nullptr);
     auto final_run = run_both(servers.target, judge, f.shrunk, o.run);
@@ -927,8 +1052,8 @@ explore_report run_explore(
     (f.known_variant.empty() ? report.divergences : report.notes).push_back(std::move(f));
   };
   auto worker = [&] {
-    thread_servers servers{server_pool(target, o.server_reuse),
-                           server_pool(reference, o.server_reuse)};
+    thread_servers servers{server_pool(target, o.server_reuse, pool_needs),
+                           server_pool(reference, o.server_reuse, pool_needs)};
     for (;;) {
       if (!time_left()) return;
       const std::size_t n = started.fetch_add(1);

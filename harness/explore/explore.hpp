@@ -95,6 +95,9 @@ struct explore_report {
   std::vector<std::string> not_explored;
 };
 
+/// What a program's servers need: restarts and a persistent queue if it restarts or crashes them.
+engine::server_needs needs_of(const program& p);
+
 /// Explores target against reference (an embedded reference server with default options).
 /// reference_target_for(options) makes a reference with extra options, for the variant check.
 explore_report run_explore(

@@ -28,7 +28,9 @@ const std::vector<std::pair<action::kind, std::string>>& kinds() {
       {action::kind::cut_packet, "cut_packet"},
       {action::kind::admin_cancel, "admin_cancel"},
       {action::kind::admin_maxqueue, "admin_maxqueue"},
-      {action::kind::wait, "wait"}};
+      {action::kind::wait, "wait"},
+      {action::kind::restart, "restart"},
+      {action::kind::crash, "crash"}};
   return all;
 }
 
@@ -150,6 +152,8 @@ std::vector<std::string> weights::exclude_missing(const std::set<std::string>& m
   drop_kind("admin_workers", "set-client-id");
   drop_kind("admin_cancel", "admin-cancel-job");
   drop_kind("admin_maxqueue", "admin-maxqueue");
+  drop_kind("restart", "persistent-queue");
+  drop_kind("crash", "persistent-queue");
   return excluded;
 }
 
@@ -211,6 +215,8 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     allow(action::kind::admin_cancel, p.admin && !submitted.empty());
     allow(action::kind::admin_maxqueue, p.admin);
     allow(action::kind::wait, true);
+    allow(action::kind::restart, true);
+    allow(action::kind::crash, true);
     const bool can_end = m.alive.size() > 1;  // keep someone to act
     allow(action::kind::disconnect, can_end);
     allow(action::kind::kill, can_end);
@@ -274,6 +280,14 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         break;
       case action::kind::wait:  // nobody acts: the barrier after it asks every connection
         break;
+      case action::kind::restart:
+      case action::kind::crash:
+        // Every connection ends; the actors connect again, as new connections.
+        m.abilities.clear();
+        m.submissions.clear();
+        m.grabbed.clear();
+        m.opted.clear();
+        break;
       case action::kind::admin_cancel:
         a.actor = "adm";
         a.target = pick(rng, submitted);
@@ -305,6 +319,12 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     }
   }
   return p;
+}
+
+bool restarts_server(const program& p) {
+  return std::any_of(p.actions.begin(), p.actions.end(), [](const action& a) {
+    return a.what == action::kind::restart || a.what == action::kind::crash;
+  });
 }
 
 std::string describe(const action& a) {
@@ -351,6 +371,10 @@ std::string describe(const action& a) {
       return out + "is killed (RST)";
     case action::kind::cut_packet:
       return out + "writes half a packet and is killed";
+    case action::kind::restart:
+      return "the server restarts (graceful stop, persistent queue kept); everyone reconnects";
+    case action::kind::crash:
+      return "the server crashes (SIGKILL) and starts again; everyone reconnects";
   }
   return out + "?";
 }

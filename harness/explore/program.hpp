@@ -29,21 +29,25 @@ struct action {
     pre_sleep,   ///< worker: PRE_SLEEP
     work,        ///< worker: cmd (WORK_STATUS/DATA/WARNING/COMPLETE/FAIL/EXCEPTION) for its oldest
                  ///< held job; nothing if it holds none on that server
-    admin_status,   ///< admin: "status"
-    admin_workers,  ///< admin: "workers" (every actor then names itself with SET_CLIENT_ID)
-    admin_cancel,   ///< admin: "cancel job H" for client `target`'s submission `job` (C's command)
-    admin_maxqueue, ///< admin: "maxqueue fn 1" (job 1), or "maxqueue fn" (job 0: no limit again)
-    wait,           ///< time passes until the program's timers have fired (0.25 to 1.8 s):
-                    ///< CAN_DO_TIMEOUTs, epoch jobs due soon (a submit of an epoch job due soon
-                    ///< is always followed by one)
-    disconnect,     ///< any actor: FIN
-    kill,           ///< any actor: RST
-    cut_packet,     ///< client or worker: half of a SUBMIT_JOB / WORK_COMPLETE, then RST
+    admin_status,    ///< admin: "status"
+    admin_workers,   ///< admin: "workers" (every actor then names itself with SET_CLIENT_ID)
+    admin_cancel,    ///< admin: "cancel job H" for client `target`'s submission `job` (C's command)
+    admin_maxqueue,  ///< admin: "maxqueue fn 1" (job 1), or "maxqueue fn" (job 0: no limit again)
+    wait,            ///< time passes until the program's timers have fired (0.25 to 1.8 s):
+                     ///< CAN_DO_TIMEOUTs, epoch jobs due soon (a submit of an epoch job due soon
+                     ///< is always followed by one)
+    disconnect,      ///< any actor: FIN
+    kill,            ///< any actor: RST
+    cut_packet,      ///< client or worker: half of a SUBMIT_JOB / WORK_COMPLETE, then RST
+    restart,         ///< the server stops gracefully and starts again with its persistent queue;
+                     ///< every connection ends, and each actor still in the program connects
+                     ///< again (a new connection: no abilities, jobs or submissions)
+    crash,           ///< as restart, but the server is killed (SIGKILL)
   };
   kind what = kind::submit;
   std::string actor;  ///< "c1", "w2", "adm"
   wire::command cmd = wire::command::noop;
-  int fn = 1;      ///< function f1, f2
+  int fn = 1;  ///< function f1, f2
   /// 0: empty unique; 1, 2: u1, u2; at the size limits servers enforce: 3, a 64-byte key, 4, a
   /// 63-byte key; 5, a key with leading, trailing and double spaces.
   int unique = 0;
@@ -55,19 +59,37 @@ struct action {
 
 /// Relative weights of the kinds of moves (configurable: --weights).
 struct weights {
-  std::map<std::string, double> of{{"submit", 6},       {"option", 0.5},        {"get_status", 1},
-                                   {"can_do", 2},       {"cant_do", 0.5},       {"reset", 0.3},
-                                   {"grab", 6},         {"pre_sleep", 1},       {"work", 4},
-                                   {"admin_status", 1}, {"admin_workers", 0.7}, {"disconnect", 1.5},
-                                   {"kill", 2},         {"cut_packet", 0.3},    {"admin_cancel", 0.4},
-                                   {"admin_maxqueue", 0.3}, {"wait", 0.15}};
+  std::map<std::string, double> of{{"submit", 6},
+                                   {"option", 0.5},
+                                   {"get_status", 1},
+                                   {"can_do", 2},
+                                   {"cant_do", 0.5},
+                                   {"reset", 0.3},
+                                   {"grab", 6},
+                                   {"pre_sleep", 1},
+                                   {"work", 4},
+                                   {"admin_status", 1},
+                                   {"admin_workers", 0.7},
+                                   {"disconnect", 1.5},
+                                   {"kill", 2},
+                                   {"cut_packet", 0.3},
+                                   {"admin_cancel", 0.4},
+                                   {"admin_maxqueue", 0.3},
+                                   {"wait", 0.15},
+                                   {"restart", 0.3},
+                                   {"crash", 0.3}};
   /// Which request each submit, grab and work move sends, and how often.
   std::vector<std::pair<wire::command, double>> submits{
-      {wire::command::submit_job, 4},        {wire::command::submit_job_bg, 2},
-      {wire::command::submit_job_high, 1},   {wire::command::submit_job_high_bg, 0.5},
-      {wire::command::submit_job_low, 1},    {wire::command::submit_job_low_bg, 0.5},
-      {wire::command::submit_job_epoch, 0.5}, {wire::command::submit_reduce_job, 0.4},
-      {wire::command::submit_reduce_job_background, 0.4}, {wire::command::submit_job_sched, 0.15}};
+      {wire::command::submit_job, 4},
+      {wire::command::submit_job_bg, 2},
+      {wire::command::submit_job_high, 1},
+      {wire::command::submit_job_high_bg, 0.5},
+      {wire::command::submit_job_low, 1},
+      {wire::command::submit_job_low_bg, 0.5},
+      {wire::command::submit_job_epoch, 0.5},
+      {wire::command::submit_reduce_job, 0.4},
+      {wire::command::submit_reduce_job_background, 0.4},
+      {wire::command::submit_job_sched, 0.15}};
   /// CAN_DO or CAN_DO_TIMEOUT (1000 ms).
   std::vector<std::pair<wire::command, double>> can_dos{{wire::command::can_do, 4},
                                                         {wire::command::can_do_timeout, 1}};
@@ -93,6 +115,9 @@ struct program {
   bool admin = false;
   std::vector<action> actions;
 };
+
+/// Whether the program restarts or crashes its server (then its servers need a persistent queue).
+bool restarts_server(const program& p);
 
 /// A program of about `length` moves from the seed; every move is legal for its actor at that
 /// point (a connected actor of the right role, a function the worker registered before it works).

@@ -93,6 +93,15 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
         case action::kind::wait:
           ASSERT_TRUE(a.actor.empty());  // nobody acts; every connection is asked afterwards
           break;
+        case action::kind::restart:
+        case action::kind::crash:
+          // Everyone still in the program connects again, as a new connection: no abilities,
+          // held jobs or submissions carry over.
+          ASSERT_TRUE(a.actor.empty());
+          abilities.clear();
+          grabbed.clear();
+          submitted.clear();
+          break;
         case action::kind::disconnect:
         case action::kind::kill:
         case action::kind::cut_packet:
@@ -125,9 +134,9 @@ TEST(ExploreGenerator, TheWiderProtocolIsGenerated) {
       }
   }
   for (const char* expected :
-       {"wait", "admin_cancel", "admin_maxqueue", "CAN_DO_TIMEOUT", "SUBMIT_REDUCE_JOB",
-        "SUBMIT_REDUCE_JOB_BACKGROUND", "SUBMIT_JOB_SCHED", "64-byte key", "63-byte key",
-        "key with spaces", "epoch soon"})
+       {"wait", "restart", "crash", "admin_cancel", "admin_maxqueue", "CAN_DO_TIMEOUT",
+        "SUBMIT_REDUCE_JOB", "SUBMIT_REDUCE_JOB_BACKGROUND", "SUBMIT_JOB_SCHED", "64-byte key",
+        "63-byte key", "key with spaces", "epoch soon"})
     EXPECT_TRUE(seen.count(expected)) << expected;
   EXPECT_EQ(64u, boundary_unique(3).size());
   EXPECT_EQ(63u, boundary_unique(4).size());
@@ -188,6 +197,7 @@ TEST(ExploreGenerator, WhatTheTargetLacksIsLeftOut) {
 TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses) {
   auto ref = reference();
   const weights w;
+  int restarting = 0;
   for (std::uint64_t seed = 1; seed <= 120; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     finding f;
@@ -198,8 +208,9 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
       // "workers" (then the scenario has a watching admin connection, and names its own).
       run_settings settings;
       settings.settle_with_workers = seed % 2 == 0;
-      auto servers = ref->start({"main"});
+      auto servers = ref->start({"main"}, needs_of(f.shrunk));
       f.reference = execute(f.shrunk, *servers, settings);
+      EXPECT_EQ(restarts_server(f.shrunk), f.reference.accounted);
       EXPECT_EQ(settings.settle_with_workers && closes_a_connection(f.shrunk),
                 f.reference.settled_by_workers);
     }
@@ -208,18 +219,21 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
     f.found.kind = "self";
     const auto yaml = render_yaml(f, "itself");
     if (f.reference.settled_by_workers) {
-      EXPECT_NE(std::string::npos, yaml.find("watch: {wait_until_gone: ")) << yaml;
+      EXPECT_NE(std::string::npos, yaml.find(": {wait_until_gone: "))
+          << yaml;  // watch, watchr1, ...
     }
     scenario::scenario s;
     ASSERT_NO_THROW(s = scenario::load_scenario_string(yaml, "explore.yaml")) << yaml;
-    auto servers = ref->start({"main"});
+    auto servers = ref->start({"main"}, needs_of(f.shrunk));
     engine::run_options ro;
     ro.end_round_trip = true;
     const auto result = engine::run_scenario(s, *servers, ro);
     EXPECT_EQ(engine::outcome::pass, result.result)
         << yaml << "\n"
         << (result.first ? result.first->step + ": " + result.first->actual : std::string());
+    restarting += restarts_server(f.shrunk);
   }
+  EXPECT_GE(restarting, 10);  // programs with restarts and crashes were among them
 }
 
 // A divergence judged against the reference with an option is written with that option, and the
@@ -262,6 +276,49 @@ TEST(ExploreRender, AJudgementWithAReferenceOptionCarriesIt) {
   auto without = s;
   without.reference_options.clear();
   EXPECT_EQ(engine::verdict::fail, engine::run_suite({without}, *plain, {}).at(0).result);
+}
+
+// Restart and crash moves with an account of what was acknowledged: a reference that loses
+// background jobs without a unique on reload (as C 1.1.20's SQLite queue does) is caught by the
+// account, and the written scenario restarts the server and shows the loss.
+TEST(Explore, TheAccountCatchesAcknowledgedBackgroundJobsLostInARestart) {
+  auto target = reference({{"emulate", "keyless-jobs-collide-on-reload"}});
+  auto ref = reference();
+  explore_options o;
+  o.time_budget = std::chrono::seconds(120);
+  o.max_programs = 80;  // seed 69 has two keyless background jobs in a crash (-j does not matter)
+  o.jobs = 4;
+  o.moves.apply("restart=3,crash=3");
+  const auto report = run_explore(*target, *ref, reference_with, o);
+  EXPECT_EQ(0u, report.errors) << report.first_error;
+  ASSERT_FALSE(report.divergences.empty());
+  bool accounted = false;
+  for (const auto& f : report.divergences) {
+    EXPECT_TRUE(f.reproduces) << f.reproduction << "\n" << f.yaml;
+    EXPECT_TRUE(restarts_server(f.shrunk)) << f.yaml;
+    EXPECT_NE(std::string::npos, f.yaml.find("needs: [persistent-queue]")) << f.yaml;
+    for (const auto& e : f.found.target.events)
+      accounted = accounted ||
+                  e.find("acknowledged background jobs had not ended (lost)") != std::string::npos;
+  }
+  EXPECT_TRUE(accounted) << report.divergences.front().yaml;
+}
+
+// The account needs no reference to judge, so it judges the reference too: a reference that loses
+// jobs is reported as its own defect (an error), not as a divergence of the target.
+TEST(Explore, TheAccountJudgesTheReferenceToo) {
+  auto target = reference();
+  auto broken = reference({{"emulate", "keyless-jobs-collide-on-reload"}});
+  explore_options o;
+  o.time_budget = std::chrono::seconds(120);
+  o.seed = 69;  // two keyless background jobs, then a crash (as above)
+  o.max_programs = 1;
+  o.moves.apply("restart=3,crash=3");
+  const auto report = run_explore(*target, *broken, reference_with, o);
+  EXPECT_EQ(1u, report.errors);
+  EXPECT_NE(std::string::npos, report.first_error.find("the reference itself"))
+      << report.first_error;
+  EXPECT_TRUE(report.divergences.empty());
 }
 
 TEST(Explore, TheReferenceAgainstItselfShowsNothing) {
@@ -331,8 +388,7 @@ TEST(Explore, AKnownVariantIsANoteNotADivergence) {
   // Shrinking kept every note a program the option explains: the default reference and the
   // option's variant observe different things in it (an IMPL scenario's two variants differ).
   for (const auto& n : report.notes) {
-    EXPECT_FALSE(first_divergence(n.shrunk, n.variant_observation, n.target).has_value())
-        << n.yaml;
+    EXPECT_FALSE(first_divergence(n.shrunk, n.variant_observation, n.target).has_value()) << n.yaml;
     EXPECT_TRUE(first_divergence(n.shrunk, n.reference, n.target).has_value()) << n.yaml;
   }
 }

@@ -61,9 +61,9 @@ def test_a_target_that_answers_no_round_trip_cannot_be_explored_exit_2():
 def test_an_emulated_defect_exits_1_with_a_scenario_that_reproduces(tmp_path):
     out, report = tmp_path / "found", tmp_path / "explore.json"
     # The defect needs one connection submitting one key twice and a result: no faults, more of it
-    # (with these weights seed 41 shows it).
+    # (with these weights seed 41 shows it; restarts would end the connection).
     r = explore("--ref", "emulate=per-connection-results", "--seed", "41", "--programs", "1", "--out", str(out),
-                "--weights", "kill=0,disconnect=0,cut_packet=0,admin_status=0,admin_workers=0",
+                "--weights", "kill=0,disconnect=0,cut_packet=0,admin_status=0,admin_workers=0,restart=0,crash=0",
                 "--json", str(report))
     assert r.returncode == 1, r.stdout[-3000:]
     assert "DIVERGENT: 1 programs" in r.stdout
