@@ -56,7 +56,8 @@ exploring:
   --weights KIND=W,...        relative weights of the moves: submit, option, get_status, can_do,
                               cant_do, reset, grab, pre_sleep, work, admin_status, admin_workers,
                               admin_cancel, admin_maxqueue, wait, disconnect, kill, cut_packet,
-                              restart, crash
+                              restart, crash; and second_server=SHARE (0 to 1, default 0.25): the
+                              programs whose actors are spread over two servers
   --timeout-scale X           multiply every wait (slow targets)
   --server-reuse N            programs run in turn on one started server, each with functions and
                               client ids of its own, before it is replaced (default 50; 1: a

@@ -39,13 +39,19 @@ class executor {
     for (const auto& c : p.clients) add(c, engine::protocol::binary, sink);
     for (const auto& w : p.workers) add(w, engine::protocol::binary, sink);
     if (p.admin) add("adm", engine::protocol::admin, sink);
-    if (s.settle_with_workers && closes_a_connection(p)) {
-      // Not one of the program's connections: it takes no part in barriers or windows.
-      auto silent = [](const std::string&, char, std::string, std::optional<wire::packet>) {};
-      watcher_ = std::make_unique<engine::actor>(io_, "settle", engine::protocol::admin,
-                                                 std::vector<wire::command>{}, silent);
-    }
+    // One watching admin connection per server: not one of the program's connections, it takes
+    // no part in barriers or windows.
+    if (s.settle_with_workers && closes_a_connection(p))
+      for (const auto& server : servers_of(p)) watchers_[server] = new_watcher();
   }
+
+  std::unique_ptr<engine::actor> new_watcher() {
+    auto silent = [](const std::string&, char, std::string, std::optional<wire::packet>) {};
+    return std::make_unique<engine::actor>(io_, "settle", engine::protocol::admin,
+                                           std::vector<wire::command>{}, silent);
+  }
+
+  std::string server_of(const std::string& actor) const { return explore::server_of(p_, actor); }
 
   observation run() {
     start_ = clock::now();
@@ -54,7 +60,7 @@ class executor {
       if (ec) return;
       obs_.error = "the program did not finish within 30 s";
       for (auto& [name, a] : actors_) a->abort();
-      if (watcher_) watcher_->abort();
+      for (auto& [server, w] : watchers_) w->abort();
     };
     watchdog_.async_wait(on_watchdog);
     auto on_done = [this](std::exception_ptr e) {
@@ -67,7 +73,7 @@ class executor {
       }
       watchdog_.cancel();
       for (auto& [name, a] : actors_) a->abort();
-      if (watcher_) watcher_->abort();
+      for (auto& [server, w] : watchers_) w->abort();
     };
     asio::co_spawn(io_, main(), on_done);
     io_.run();
@@ -84,7 +90,7 @@ class executor {
   /// Connects an actor and, where the program's connections name themselves, sends its
   /// SET_CLIENT_ID. False (and the observation's error set) if it cannot connect.
   asio::awaitable<bool> open(engine::actor& a, const std::string& name) {
-    const auto where = servers_.address("main");
+    const auto where = servers_.address(server_of(name));
     const engine::step_outcome connected = co_await a.connect(where, scaled(settings_.wait));
     if (!connected) {
       obs_.error = name + " could not connect: " + connected.actual;
@@ -108,20 +114,28 @@ class executor {
         static_cast<long long>(static_cast<double>(d.count()) * settings_.timeout_scale));
   }
 
+  /// Connects a server's watcher; without one, a closed connection gets fault_settle alone.
+  asio::awaitable<void> open_watcher(const std::string& server) {
+    auto& w = watchers_.at(server);
+    const engine::step_outcome connected =
+        co_await w->connect(servers_.address(server), scaled(settings_.wait));
+    if (!connected) {
+      retired_.push_back(std::move(w));
+      watchers_.erase(server);
+    }
+  }
+
   asio::awaitable<void> main() {
-    const auto where = servers_.address("main");
     names_itself_ = names_connections(p_, settings_);
     for (const auto& name : order_) {
       const bool opened = co_await open(*actors_.at(name), name);
       if (!opened) co_return;
     }
-    if (watcher_) {
-      const engine::step_outcome connected =
-          co_await watcher_->connect(where, scaled(settings_.wait));
-      if (!connected) watcher_.reset();  // then a closed connection gets fault_settle
-    }
+    const bool watching = !watchers_.empty();
+    for (const auto& server : servers_of(p_))
+      if (watchers_.count(server)) co_await open_watcher(server);
     obs_.named = names_itself_;
-    obs_.settled_by_workers = watcher_ != nullptr;
+    obs_.settled_by_workers = watching && watchers_.size() == servers_of(p_).size();
     obs_.accounted = settings_.account && restarts_server(p_);
     obs_.windows.emplace_back();
     co_await barrier("");
@@ -144,14 +158,15 @@ class executor {
   /// after the unlisting still found the job thread behind in 3 and 4 of 200 runs, a 100 ms pause
   /// (the written scenario's) in none.
   asio::awaitable<void> settle_after_close(const std::string& actor) {
-    if (watcher_ && names_itself_ && actors_.at(actor)->binary()) {
+    const auto watcher = watchers_.find(server_of(actor));
+    if (watcher != watchers_.end() && names_itself_ && actors_.at(actor)->binary()) {
       engine::actor::answer_judge gone = [id = client_id(actor)](const wire::admin_response& a) {
         return engine::workers_lists(a, id) ? std::string("listed") : std::string();
       };
       const auto limit = scaled(settings_.wait);
       const std::string command_line = "workers";
       // Still listed when the wait runs out, or no answer: the windows that follow show it.
-      const engine::admin_result result = co_await watcher_->poll_admin(
+      const engine::admin_result result = co_await watcher->second->poll_admin(
           command_line, gone, clock::now() + limit, limit, milliseconds(2));
       (void)result;
     }
@@ -209,14 +224,10 @@ class executor {
       const bool opened = co_await open(*current, name);
       if (!opened) co_return;
     }
-    if (watcher_) {
-      auto silent = [](const std::string&, char, std::string, std::optional<wire::packet>) {};
-      retired_.push_back(std::move(watcher_));
-      watcher_ = std::make_unique<engine::actor>(io_, "settle", engine::protocol::admin,
-                                                 std::vector<wire::command>{}, silent);
-      const engine::step_outcome connected =
-          co_await watcher_->connect(servers_.address("main"), scaled(settings_.wait));
-      if (!connected) watcher_.reset();
+    if (watchers_.count("main")) {
+      retired_.push_back(std::move(watchers_.at("main")));
+      watchers_.at("main") = new_watcher();
+      co_await open_watcher("main");
     }
     if (!settings_.account) co_return;
     auto account = std::make_unique<engine::actor>(io_, "acct" + std::to_string(lives_),
@@ -292,7 +303,7 @@ class executor {
     std::string bytes;
     wire::encode(p, bytes);
     std::string shown = wire::to_string(p);
-    obs_.sent.back() = a.name() + " > " + wire::to_string(normalise(p, false));
+    obs_.sent.back() = a.name() + " > " + wire::to_string(normalise(acting_server_, p, false));
     if (cut) {
       bytes.resize(cut);
       shown = "half of " + shown;
@@ -342,6 +353,7 @@ class executor {
       co_return;
     }
     auto& a = *actors_.at(m.actor);
+    acting_server_ = server_of(m.actor);
     if (!a.connected() || a.closed()) {
       obs_.sent.back() = m.actor + ": connection already closed";
       co_return;
@@ -383,7 +395,7 @@ class executor {
           obs_.sent.back() = m.actor + ": no handle for that submission (nothing sent)";
           break;
         }
-        obs_.handle_used.back() = symbol(handle);
+        obs_.handle_used.back() = symbol(acting_server_, handle);
         {
           std::vector<std::string> args{handle};
           co_await send(a, command::get_status, std::move(args));
@@ -421,7 +433,7 @@ class executor {
           obs_.sent.back() = m.actor + ": holds no job (nothing sent)";
           break;
         }
-        obs_.handle_used.back() = symbol(handle);
+        obs_.handle_used.back() = symbol(acting_server_, handle);
         std::vector<std::string> args{handle};
         if (m.cmd == command::work_status) {
           args.push_back("1");
@@ -476,10 +488,11 @@ class executor {
           obs_.sent.back() = "adm: no handle for that submission (nothing sent)";
           break;
         }
-        obs_.handle_used.back() = symbol(handle);
+        // (The admin connection is on main; the submission may have been made on s2.)
+        obs_.handle_used.back() = symbol(server_of(m.target), handle);
         std::string command_line = "cancel job " + handle;
         const std::vector<std::string> lines = co_await admin_query(a, std::move(command_line));
-        obs_.sent.back() = "adm > cancel job " + symbol(handle);  // comparable
+        obs_.sent.back() = "adm > cancel job " + obs_.handle_used.back();  // comparable
         answer_word(m.actor, lines);
         if (!lines.empty() && lines.front().rfind("OK", 0) == 0) owed_.erase(handle_key_[handle]);
         break;
@@ -551,6 +564,7 @@ class executor {
 
   void collect(const std::string& name) {
     auto& a = *actors_.at(name);
+    const auto server = server_of(name);
     auto& w = obs_.windows.back()[name];
     bool noop_seen = false;
     for (auto& raw : a.take_received()) {
@@ -558,7 +572,7 @@ class executor {
       if (raw.cmd == command::job_created && submit_pending_[name]) {
         submitted_[name].push_back(raw.args.at(0));
         submit_pending_[name] = false;
-        (void)symbol(raw.args.at(0));  // handles are named in the order they are created
+        (void)symbol(server, raw.args.at(0));  // handles are named in the order they are created
         acknowledged(name, raw.args.at(0));
       } else if (raw.cmd == command::error && submit_pending_[name]) {
         submitted_[name].push_back("");
@@ -567,7 +581,7 @@ class executor {
                  raw.cmd == command::job_assign_all) {
         held_[name].push_back(raw.args.at(0));
         // After a restart, a reloaded job is first seen here.
-        if (lives_ > 0) (void)symbol(raw.args.at(0));
+        if (lives_ > 0) (void)symbol(server, raw.args.at(0));
         if (const auto key = data_key_.find(raw.args.back()); key != data_key_.end())
           handle_key_[raw.args.at(0)] = key->second;
         // The server armed a CAN_DO_TIMEOUT timer when it sent this (at the latest now).
@@ -577,7 +591,7 @@ class executor {
         if (noop_seen) continue;  // how many NOOPs a sleeper gets is not compared
         noop_seen = true;
       }
-      w.packets.push_back(normalise(raw, true));
+      w.packets.push_back(normalise(server, raw, true));
     }
     std::sort(w.packets.begin(), w.packets.end(),
               [](const auto& x, const auto& y) { return wire::to_string(x) < wire::to_string(y); });
@@ -615,15 +629,17 @@ class executor {
     owed_.erase(key);
   }
 
-  std::string symbol(const std::string& raw_handle) {
-    if (auto it = handles_.find(raw_handle); it != handles_.end()) return it->second;
+  /// The symbol of a job handle of a server: the same bytes from two servers are two jobs.
+  std::string symbol(const std::string& server, const std::string& raw_handle) {
+    const auto key = server + "\n" + raw_handle;
+    if (auto it = handles_.find(key); it != handles_.end()) return it->second;
     const auto s = std::string("H") + std::to_string(++symbols_);
-    handles_[raw_handle] = s;
+    handles_[key] = s;
     return s;
   }
 
   /// The comparable form of a packet (see executor.hpp).
-  wire::packet normalise(const wire::packet& raw, bool received) {
+  wire::packet normalise(const std::string& server, const wire::packet& raw, bool received) {
     wire::packet out = raw;
     const auto& shape = wire::info(raw.cmd);
     if (raw.cmd == command::error) {
@@ -635,7 +651,7 @@ class executor {
       const auto name = shape.arg_names[i];
       if (name == "epoch") arg = "due";
       if (name == "handle") {
-        const auto it = handles_.find(arg);
+        const auto it = handles_.find(server + "\n" + arg);
         arg = it != handles_.end()
                   ? it->second
                   : (received ? std::string("H?") + wire::escape_bytes(arg, 40) : arg);
@@ -669,11 +685,13 @@ class executor {
   std::optional<clock::time_point> timer_due_;
   std::optional<std::chrono::system_clock::time_point> epoch_due_;
   std::set<std::string> timed_workers_;
-  std::unique_ptr<engine::actor> watcher_;  ///< admin connection for settle_after_close
+  /// server -> its admin connection for settle_after_close
+  std::map<std::string, std::unique_ptr<engine::actor>> watchers_;
   std::map<std::string, std::deque<std::string>> held_;        ///< worker -> raw handles held
   std::map<std::string, std::vector<std::string>> submitted_;  ///< client -> raw handle per submit
   std::map<std::string, bool> submit_pending_;
-  std::map<std::string, std::string> handles_;  ///< raw -> H<n>, in this server life
+  std::map<std::string, std::string> handles_;  ///< server, raw -> H<n>, in this server life
+  std::string acting_server_;                   ///< the server of the move being performed
   int symbols_ = 0;                             ///< H<n> given so far, over all lives
   int lives_ = 0;                               ///< restarts and crashes so far
   engine::transcript_sink sink_;

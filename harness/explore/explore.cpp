@@ -71,15 +71,19 @@ std::string role(const std::string& actor) {
 /// a reused server carried over cannot make a finding.
 class server_pool {
  public:
-  server_pool(engine::target& t, std::size_t reuse, engine::server_needs needs = {})
-      : target_(t), reuse_(std::max<std::size_t>(1, reuse)), needs_(std::move(needs)) {}
+  server_pool(engine::target& t, std::size_t reuse, engine::server_needs needs = {},
+              std::vector<std::string> servers = {"main"})
+      : target_(t),
+        reuse_(std::max<std::size_t>(1, reuse)),
+        needs_(std::move(needs)),
+        names_(std::move(servers)) {}
 
   observation run(const program& p, const run_settings& s) {
     if (servers_ && uses_ >= reuse_) servers_.reset();
     if (!servers_) {
       uses_ = 0;
       try {
-        servers_ = target_.start({"main"}, needs_);
+        servers_ = target_.start(names_, needs_);
       } catch (const std::exception& e) {
         observation o;
         o.error = std::string("the target did not start: ") + e.what();
@@ -97,12 +101,14 @@ class server_pool {
   std::size_t reuse_;
   std::size_t uses_ = 0;
   engine::server_needs needs_;
+  std::vector<std::string>
+      names_;  ///< the servers started: "main", and "s2" for two-server programs
   std::unique_ptr<engine::target_instance> servers_;
 };
 
 /// Starts fresh servers and runs the program once.
 observation run_on(engine::target& t, const program& p, const run_settings& s) {
-  return server_pool(t, 1, needs_of(p)).run(p, s);
+  return server_pool(t, 1, needs_of(p), servers_of(p)).run(p, s);
 }
 
 struct pair_run {
@@ -136,6 +142,7 @@ program without_actor(const program& p, const std::string& name) {
                     out.actions.end());
   std::erase(out.clients, name);
   std::erase(out.workers, name);
+  out.on_second.erase(name);
   if (name == "adm") out.admin = false;
   return out;
 }
@@ -211,6 +218,12 @@ program shrink(const program& original, const std::string& kind, std::size_t div
       a.fn = 1;
       return true;
     });
+  }
+  // One server rather than two, if the divergence does not need both.
+  if (!best.on_second.empty()) {
+    program candidate = best;
+    candidate.on_second.clear();
+    if (still(candidate)) best = candidate;
   }
   // Actors that no longer act are dropped.
   std::set<std::string> acting;
@@ -515,21 +528,34 @@ std::string render_steps(const program& p, const observation& o) {
   // Every connection opens before the first move, as in the executor (an actor's first move may
   // be to disconnect, and "workers" lists idle connections too); after a restart or crash, each
   // actor the program has not closed connects again, as a new actor (connection_name).
-  std::set<std::string> ended;    // closed by the program
-  std::set<std::string> dropped;  // closed by the server in this server life
-  std::set<std::string> past;     // handles captured in earlier server lives
+  std::set<std::string> ended;                     // closed by the program
+  std::set<std::string> dropped;                   // closed by the server in this server life
+  std::set<std::string> past;                      // handles captured in earlier server lives
+  std::map<std::string, std::string> captured_on;  // handle variable -> its server
+  // A packet an actor expects: a new handle must differ from the earlier ones of its own server
+  // in this life (two servers, or two lives, may hand out the same bytes).
+  auto expect = [&](const std::string& actor, const wire::packet& pk) {
+    const auto server = server_of(p, actor);
+    std::set<std::string> elsewhere = past;
+    for (const auto& [variable, on] : captured_on)
+      if (on != server) elsewhere.insert(variable);
+    const auto text = expected_packet(pk, captured, elsewhere);
+    for (const auto& c : captured) captured_on.try_emplace(c, server);
+    return text;
+  };
   auto open_all = [&](int lives) {
     std::vector<std::string> everyone = p.clients;
     everyone.insert(everyone.end(), p.workers.begin(), p.workers.end());
     if (p.admin) everyone.push_back("adm");
     if (o.settled_by_workers) everyone.push_back("watch");
+    if (o.settled_by_workers && !p.on_second.empty()) everyone.push_back("watch2");
     for (const auto& n : everyone)
       if (!ended.count(n)) steps += "  - " + connection_name(n, lives) + ": connect\n";
     // For "workers" queries every connection names itself first, as the executor's did. (The
     // connections a `wait_until_gone` awaits are named by the engine.)
     if (o.named && asks_workers(p))
       for (const auto& n : everyone)
-        if (!ended.count(n) && n != "adm" && n != "watch")
+        if (!ended.count(n) && n != "adm" && n != "watch" && n != "watch2")
           steps += "  - " + connection_name(n, lives) + ": {send: SET_CLIENT_ID, args: [\"" + n +
                    "-${run}\"]}\n";
   };
@@ -617,7 +643,9 @@ std::string render_steps(const program& p, const observation& o) {
     if (a.what == action::kind::cut_packet) steps += "  - " + actor_now + ": kill\n";
     if (closes_its_connection(a)) ended.insert(a.actor);
     if (closes_its_connection(a) && o.settled_by_workers && a.actor != "adm") {  // as executed
-      steps += "  - " + connection_name("watch", lives) + ": {wait_until_gone: " + actor_now +
+      // The watching admin connection on the closed one's server.
+      const auto watch = server_of(p, a.actor) == "main" ? "watch" : "watch2";
+      steps += "  - " + connection_name(watch, lives) + ": {wait_until_gone: " + actor_now +
                ", timeout: 2s}\n";
       steps += "  - sleep: 100ms  # C 1.1.20 frees the connection's jobs after unlisting it\n";
     }
@@ -625,16 +653,16 @@ std::string render_steps(const program& p, const observation& o) {
       if (actor == "adm" || actor == "acct") continue;
       const auto shown = connection_name(actor, lives);
       if (w.packets.size() == 1) {
-        const auto e = expected_packet(w.packets[0], captured, past);
+        const auto e = expect(actor, w.packets[0]);
         steps += "  - " + shown + ": {expect: [" + e + "]}\n";
       } else if (w.packets.size() >= 2 && w.packets.size() <= 5) {
         std::string list;
         for (const auto& pk : w.packets)
-          list += std::string(list.empty() ? "" : ", ") + expected_packet(pk, captured, past);
+          list += std::string(list.empty() ? "" : ", ") + expect(actor, pk);
         steps += "  - " + shown + ": {unordered: [" + list + "]}\n";
       } else {
         for (const auto& pk : w.packets)
-          steps += "  - " + shown + ": {expect: [" + expected_packet(pk, captured, past) + "]}\n";
+          steps += "  - " + shown + ": {expect: [" + expect(actor, pk) + "]}\n";
       }
       for (const auto& e : w.events)
         if (e.rfind("connection ended", 0) == 0 && a.actor != actor) {
@@ -647,18 +675,26 @@ std::string render_steps(const program& p, const observation& o) {
 }
 
 /// The actors: the program's, and after each restart or crash a new one for each connection that
-/// connects again (connection_name), and the account's admin connection.
+/// connects again (connection_name), and the account's admin connection; those on the second
+/// server say so.
 std::string render_actors(const program& p, const observation& o) {
   std::string actors;
   std::set<std::string> ended;
   int lives = 0;
+  auto one = [&](const std::string& name, const char* role, const std::string& server) {
+    actors += "  " + connection_name(name, lives) + ": " +
+              (server == "main" ? std::string(role)
+                                : "{role: " + std::string(role) + ", server: " + server + "}") +
+              "\n";
+  };
   auto declare = [&] {
     for (const auto& c : p.clients)
-      if (!ended.count(c)) actors += "  " + connection_name(c, lives) + ": client\n";
+      if (!ended.count(c)) one(c, "client", server_of(p, c));
     for (const auto& w : p.workers)
-      if (!ended.count(w)) actors += "  " + connection_name(w, lives) + ": worker\n";
-    if (p.admin) actors += "  " + connection_name("adm", lives) + ": admin\n";
-    if (o.settled_by_workers) actors += "  " + connection_name("watch", lives) + ": admin\n";
+      if (!ended.count(w)) one(w, "worker", server_of(p, w));
+    if (p.admin) one("adm", "admin", "main");
+    if (o.settled_by_workers) one("watch", "admin", "main");
+    if (o.settled_by_workers && !p.on_second.empty()) one("watch2", "admin", "s2");
     if (lives > 0 && o.accounted) actors += "  acct" + std::to_string(lives) + ": admin\n";
   };
   declare();
@@ -673,9 +709,11 @@ std::string render_actors(const program& p, const observation& o) {
   return actors;
 }
 
-/// The scenario's needs: a persistent queue when the program restarts or crashes its server.
+/// The scenario's servers (when two) and needs (a persistent queue when the program restarts or
+/// crashes its server).
 std::string render_needs(const program& p) {
-  return restarts_server(p) ? "needs: [persistent-queue]\n" : "";
+  return std::string(p.on_second.empty() ? "" : "servers: [main, s2]\n") +
+         (restarts_server(p) ? "needs: [persistent-queue]\n" : "");
 }
 
 std::string option_argument(const reference_option& option) {
@@ -880,6 +918,21 @@ explore_report run_explore(
       pool_needs = durable;
     }
   }
+  // Two-server programs need a target that gives a scenario two servers (spawned, embedded, or
+  // --target NAME=HOST:PORT for both); then every thread's pool starts both.
+  std::vector<std::string> pool_servers{"main"};
+  if (moves.second_server > 0) {
+    const std::vector<std::string> two{"main", "s2"};
+    auto why = target.unsupported(two, pool_needs);
+    if (!why) why = reference.unsupported(two, pool_needs);
+    if (why) {
+      moves.second_server = 0;
+      report.not_explored.push_back("second_server (two-servers): " + *why);
+      say("not explored: " + report.not_explored.back());
+    } else {
+      pool_servers = two;
+    }
+  }
   // Programs run on `jobs` threads; seeds are handed out in order, so a set of programs
   // (--programs) is the same whatever the number of threads. Shared state is under one lock;
   // shrinking, the long part, runs outside it.
@@ -980,7 +1033,8 @@ explore_report run_explore(
     f.first_kind = group;
     f.original_moves = p.actions.size();
     std::optional<server_pool> variant_pool;
-    if (judged_by_variant) variant_pool.emplace(*variant_reference, o.server_reuse, pool_needs);
+    if (judged_by_variant)
+      variant_pool.emplace(*variant_reference, o.server_reuse, pool_needs, pool_servers);
     server_pool& judge = judged_by_variant ? *variant_pool : servers.reference;
     if (judged_by_variant) {
       f.judged_with = variant_text;
@@ -990,7 +1044,7 @@ explore_report run_explore(
     const divergence& shown = explained ? *r.found : *judged;
     std::size_t runs = 0;
     std::optional<server_pool> explaining;
-    if (explained) explaining.emplace(*variant_reference, o.server_reuse, pool_needs);
+    if (explained) explaining.emplace(*variant_reference, o.server_reuse, pool_needs, pool_servers);
     f.shrunk = shrink(p, shown.kind, shown.step, servers.target, judge, o, runs,
                       explaining ? &*explaining : nullptr);
     auto final_run = run_both(servers.target, judge, f.shrunk, o.run);
@@ -1052,8 +1106,8 @@ explore_report run_explore(
     (f.known_variant.empty() ? report.divergences : report.notes).push_back(std::move(f));
   };
   auto worker = [&] {
-    thread_servers servers{server_pool(target, o.server_reuse, pool_needs),
-                           server_pool(reference, o.server_reuse, pool_needs)};
+    thread_servers servers{server_pool(target, o.server_reuse, pool_needs, pool_servers),
+                           server_pool(reference, o.server_reuse, pool_needs, pool_servers)};
     for (;;) {
       if (!time_left()) return;
       const std::size_t n = started.fetch_add(1);

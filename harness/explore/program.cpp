@@ -96,9 +96,23 @@ void weights::apply(const std::string& text) {
     if (eq == std::string::npos)
       throw std::invalid_argument("--weights takes KIND=NUMBER,..., got '" + item + "'");
     const auto name = item.substr(0, eq);
+    if (name == "second_server") {
+      std::size_t used = 0;
+      double value = -1;
+      try {
+        value = std::stod(item.substr(eq + 1), &used);
+      } catch (const std::exception&) {
+      }
+      if (value < 0 || value > 1 || used != item.size() - eq - 1)
+        throw std::invalid_argument("--weights: 'second_server' is a share from 0 to 1");
+      second_server = value;
+      at = comma + 1;
+      continue;
+    }
     if (!of.count(name)) {
       std::string known;
       for (const auto& n : kind_names()) known += (known.empty() ? "" : ", ") + n;
+      known += ", second_server";
       throw std::invalid_argument("--weights: unknown move '" + name + "' (" + known + ")");
     }
     std::size_t used = 0;
@@ -166,6 +180,20 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
   for (int i = 1; i <= clients; ++i) p.clients.push_back(std::string("c") + std::to_string(i));
   for (int i = 1; i <= workers; ++i) p.workers.push_back(std::string("w") + std::to_string(i));
   p.admin = std::bernoulli_distribution(0.5)(rng);
+  // Which actors are on the second server comes from a stream of its own, so that the moves of a
+  // seed are the same whether or not the target can give two servers.
+  if (w.second_server > 0) {
+    std::mt19937_64 layout(seed ^ 0x5ec0d5e7'7e75e7ULL);
+    if (std::bernoulli_distribution(w.second_server)(layout)) {
+      std::vector<std::string> everyone = p.clients;
+      everyone.insert(everyone.end(), p.workers.begin(), p.workers.end());
+      for (const auto& name : everyone)
+        if (std::bernoulli_distribution(0.5)(layout)) p.on_second.insert(name);
+      if (p.on_second.empty()) p.on_second.insert(everyone.back());  // both servers in use
+      if (p.on_second.size() == everyone.size()) p.on_second.erase(everyone.front());
+    }
+  }
+  const bool two_servers = !p.on_second.empty();
   model m;
   for (const auto& c : p.clients) m.alive.insert(c);
   for (const auto& wk : p.workers) m.alive.insert(wk);
@@ -189,6 +217,11 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         alive(p.workers, [&](const std::string& n) { return m.grabbed.count(n) > 0; });
     const auto submitted =
         alive(p.clients, [&](const std::string& n) { return m.submissions[n] > 0; });
+    // The admin connection is on main. A handle from s2 would be compared with whatever main
+    // holds under the same bytes, and a reused server holds earlier programs' jobs: not judged.
+    const auto cancellable = alive(p.clients, [&](const std::string& n) {
+      return m.submissions[n] > 0 && server_of(p, n) == "main";
+    });
     const auto unopted = alive(p.clients, [&](const std::string& n) { return !m.opted.count(n); });
     const auto can_learn =
         alive(p.workers, [&](const std::string& n) { return m.abilities[n].size() < 2; });
@@ -212,11 +245,11 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     allow(action::kind::work, !grabbed.empty() && !w.works.empty());
     allow(action::kind::admin_status, p.admin);
     allow(action::kind::admin_workers, p.admin);
-    allow(action::kind::admin_cancel, p.admin && !submitted.empty());
+    allow(action::kind::admin_cancel, p.admin && !cancellable.empty());
     allow(action::kind::admin_maxqueue, p.admin);
     allow(action::kind::wait, true);
-    allow(action::kind::restart, true);
-    allow(action::kind::crash, true);
+    allow(action::kind::restart, !two_servers);  // one server's restart at a time: not yet
+    allow(action::kind::crash, !two_servers);
     const bool can_end = m.alive.size() > 1;  // keep someone to act
     allow(action::kind::disconnect, can_end);
     allow(action::kind::kill, can_end);
@@ -290,7 +323,7 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
         break;
       case action::kind::admin_cancel:
         a.actor = "adm";
-        a.target = pick(rng, submitted);
+        a.target = pick(rng, cancellable);
         a.job = std::uniform_int_distribution<int>(0, m.submissions[a.target] - 1)(rng);
         break;
       case action::kind::admin_maxqueue:
@@ -319,6 +352,15 @@ program generate(std::uint64_t seed, const weights& w, std::size_t length) {
     }
   }
   return p;
+}
+
+std::string server_of(const program& p, const std::string& actor) {
+  return p.on_second.count(actor) ? "s2" : "main";
+}
+
+std::vector<std::string> servers_of(const program& p) {
+  if (p.on_second.empty()) return {"main"};
+  return {"main", "s2"};
 }
 
 bool restarts_server(const program& p) {

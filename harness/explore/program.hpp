@@ -102,7 +102,12 @@ struct weights {
       {wire::command::work_complete, 4},  {wire::command::work_fail, 1},
       {wire::command::work_status, 1},    {wire::command::work_data, 1},
       {wire::command::work_warning, 0.5}, {wire::command::work_exception, 0.5}};
-  /// Parses "submit=3,kill=0" onto the defaults; throws std::invalid_argument naming the problem.
+  /// The share of programs (0 to 1) whose clients and workers are spread over two servers, "main"
+  /// and "s2" (an admin connection is on main): attaching works only on the server that holds the
+  /// job. Such a program does not restart its server. 0 where the target cannot give two servers.
+  double second_server = 0.25;
+  /// Parses "submit=3,kill=0" onto the defaults (and second_server=X); throws
+  /// std::invalid_argument naming the problem.
   void apply(const std::string& text);
   /// Leaves out what a target lacks (capability names from the probe, as the suite's `blocked`):
   /// one missing feature should not hide the rest. Returns what was left out, for the report.
@@ -113,8 +118,16 @@ struct program {
   std::uint64_t seed = 0;
   std::vector<std::string> clients, workers;  ///< actor names
   bool admin = false;
+  /// Actors on the second server "s2"; everyone else (and the admin) is on "main".
+  std::set<std::string> on_second;
   std::vector<action> actions;
 };
+
+/// The server an actor of the program uses: "main" or "s2".
+std::string server_of(const program& p, const std::string& actor);
+
+/// The servers a program needs: {"main"} or {"main", "s2"}.
+std::vector<std::string> servers_of(const program& p);
 
 /// Whether the program restarts or crashes its server (then its servers need a persistent queue).
 bool restarts_server(const program& p);

@@ -39,6 +39,10 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
     const auto p = generate(seed, w, 20);
     SCOPED_TRACE("seed " + std::to_string(seed));
     ASSERT_FALSE(p.actions.empty());
+    if (!p.on_second.empty()) {  // two servers: both in use, the admin connection on main
+      ASSERT_LT(p.on_second.size(), p.clients.size() + p.workers.size());
+      ASSERT_EQ("main", server_of(p, "adm"));
+    }
     std::set<std::string> alive(p.clients.begin(), p.clients.end());
     alive.insert(p.workers.begin(), p.workers.end());
     std::map<std::string, std::set<int>> abilities;
@@ -89,6 +93,7 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
           ASSERT_TRUE(p.admin);
           ASSERT_EQ("adm", a.actor);
           ASSERT_LT(a.job, submitted[a.target]);  // a submission that client made
+          ASSERT_EQ("main", server_of(p, a.target));  // on the admin connection's server
           break;
         case action::kind::wait:
           ASSERT_TRUE(a.actor.empty());  // nobody acts; every connection is asked afterwards
@@ -96,8 +101,9 @@ TEST(ExploreGenerator, EveryMoveIsLegalForItsActorAtThatPoint) {
         case action::kind::restart:
         case action::kind::crash:
           // Everyone still in the program connects again, as a new connection: no abilities,
-          // held jobs or submissions carry over.
+          // held jobs or submissions carry over. One server at a time: not with two.
           ASSERT_TRUE(a.actor.empty());
+          ASSERT_TRUE(p.on_second.empty());
           abilities.clear();
           grabbed.clear();
           submitted.clear();
@@ -197,7 +203,7 @@ TEST(ExploreGenerator, WhatTheTargetLacksIsLeftOut) {
 TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses) {
   auto ref = reference();
   const weights w;
-  int restarting = 0;
+  int restarting = 0, two_servers = 0;
   for (std::uint64_t seed = 1; seed <= 120; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     finding f;
@@ -208,7 +214,7 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
       // "workers" (then the scenario has a watching admin connection, and names its own).
       run_settings settings;
       settings.settle_with_workers = seed % 2 == 0;
-      auto servers = ref->start({"main"}, needs_of(f.shrunk));
+      auto servers = ref->start(servers_of(f.shrunk), needs_of(f.shrunk));
       f.reference = execute(f.shrunk, *servers, settings);
       EXPECT_EQ(restarts_server(f.shrunk), f.reference.accounted);
       EXPECT_EQ(settings.settle_with_workers && closes_a_connection(f.shrunk),
@@ -224,7 +230,8 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
     }
     scenario::scenario s;
     ASSERT_NO_THROW(s = scenario::load_scenario_string(yaml, "explore.yaml")) << yaml;
-    auto servers = ref->start({"main"}, needs_of(f.shrunk));
+    EXPECT_EQ(!f.shrunk.on_second.empty(), yaml.find("servers: [main, s2]") != std::string::npos);
+    auto servers = ref->start(servers_of(f.shrunk), needs_of(f.shrunk));
     engine::run_options ro;
     ro.end_round_trip = true;
     const auto result = engine::run_scenario(s, *servers, ro);
@@ -232,8 +239,10 @@ TEST(ExploreRender, EveryProgramIsAScenarioTheLoaderAcceptsAndTheReferencePasses
         << yaml << "\n"
         << (result.first ? result.first->step + ": " + result.first->actual : std::string());
     restarting += restarts_server(f.shrunk);
+    two_servers += !f.shrunk.on_second.empty();
   }
   EXPECT_GE(restarting, 10);  // programs with restarts and crashes were among them
+  EXPECT_GE(two_servers, 10);  // and programs on two servers
 }
 
 // A divergence judged against the reference with an option is written with that option, and the

@@ -23,6 +23,7 @@ def run(*args):
 @pytest.mark.parametrize("args, message", [
     (["--weights", "teleport=1"], "unknown move 'teleport'"),
     (["--weights", "kill=-1"], "'kill' needs a number"),
+    (["--weights", "second_server=2"], "'second_server' is a share from 0 to 1"),
     (["--time", "soon"], "--time"),
     (["--length", "0"], "--length needs a number"),
     (["--bogus"], "unknown option '--bogus'"),
