@@ -246,6 +246,7 @@ const std::vector<std::pair<reference_option, const char*>>& variants() {
       {{"worker-loss", "fail"}, "WORKER-LOSS"},
       {{"ability-loss", "keep"}, "WORKER-CANT-DO-HELD"},
       {{"maxqueue-policy", "evict"}, "MAXQUEUE-FULL"},
+      {{"maxqueue-policy", "reject-known"}, "MAXQUEUE-FULL"},
       {{"priority", "per-function"}, "SUBMIT-PRIORITY-SCOPE"},
       {{"high-order", "lifo"}, "SUBMIT-HIGH-ORDER"},
       {{"abandoned-jobs", "at-next-grab"}, "CLIENT-DEATH-STATUS"},

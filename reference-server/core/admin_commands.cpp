@@ -127,7 +127,11 @@ void job_server::admin_maxqueue(connection& c, const std::vector<std::string>& a
   }
   if (numbers.size() == 1) limits.fill(numbers[0]);
   for (std::size_t i = 0; numbers.size() > 1 && i < numbers.size(); ++i) limits[i] = numbers[i];
-  // Unlike C (which ignores unknown functions), the limit is kept for a function not seen yet.
+  // By default (unlike C) the limit is kept for a function not seen yet.
+  if (options_.maxqueue == maxqueue_policy::reject_known && !find_function(args[0])) {
+    send_text(c.id, ok_line);
+    return;
+  }
   function_named(args[0]).max_queue = limits;
   send_text(c.id, ok_line);
 }

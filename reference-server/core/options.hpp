@@ -43,6 +43,9 @@ enum class maxqueue_policy {
   reject,
   /// Accept, evicting the newest queued job with WORK_FAIL (Perl Gearman::Server).
   evict,
+  /// As reject, but a limit set for a function the server has not seen yet (no job, no worker)
+  /// is answered OK and not kept (C gearmand 1.1.20, docs/protocol.md §3.15).
+  reject_known,
 };
 
 /// Whether priority is compared across all of a worker's functions (docs/protocol.md §3.7).

@@ -120,7 +120,7 @@ void job_server::handle_submit(connection& c, const wire::packet_view& p, time_p
 
   const auto limit = fn.max_queue[static_cast<std::size_t>(shape.prio)];
   if (limit > 0 && static_cast<std::int64_t>(fn.total) >= limit) {
-    if (options_.maxqueue == maxqueue_policy::reject) {
+    if (options_.maxqueue != maxqueue_policy::evict) {
       send_error(c.id, "QUEUE_ERROR", "Job queue is full");
       return;
     }

@@ -110,9 +110,10 @@ std::string apply_server_option(server_config& config, std::string_view name,
         name, value, core.can_do_timeout,
         {{"requeue", timeout_policy::requeue}, {"fail", timeout_policy::fail}});
   if (name == "maxqueue-policy")
-    return choose<maxqueue_policy>(
-        name, value, core.maxqueue,
-        {{"reject", maxqueue_policy::reject}, {"evict", maxqueue_policy::evict}});
+    return choose<maxqueue_policy>(name, value, core.maxqueue,
+                                   {{"reject", maxqueue_policy::reject},
+                                    {"evict", maxqueue_policy::evict},
+                                    {"reject-known", maxqueue_policy::reject_known}});
   if (name == "priority")
     return choose<priority_scope>(
         name, value, core.scope,
@@ -192,7 +193,9 @@ const char* server_options_help() {
          "  --ability-loss P         requeue | keep       held job on CANT_DO/RESET_ABILITIES "
          "(default requeue)\n"
          "  --timeout-policy P       requeue | fail       CAN_DO_TIMEOUT expiry (default requeue)\n"
-         "  --maxqueue-policy P      reject | evict       submit over maxqueue (default reject)\n"
+         "  --maxqueue-policy P      reject | evict | reject-known (a limit for a function\n"
+         "                           not seen yet is not kept)   submit over maxqueue (default "
+         "reject)\n"
          "  --priority P             global | per-function  priority across a worker's functions "
          "(default global)\n"
          "  --can-do-wake P          yes | no             NOOP to a sleeping worker whose CAN_DO "
