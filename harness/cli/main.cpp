@@ -137,11 +137,11 @@ int main(int argc, char** argv) {
   // of gearspec (SIGPIPE killed `gearspec clients` when an adapter died before reading).
   std::signal(SIGPIPE, SIG_IGN);
   const std::string_view first = argc > 1 ? argv[1] : "";
-  const auto arg_strings = command_line::arguments(
-      argc, argv,
-      first == "explore"   ? cli::explore_option_takes_value
-      : first == "clients" ? cli::clients_option_takes_value
-                           : cli::run_option_takes_value);
+  const auto arg_strings =
+      command_line::arguments(argc, argv,
+                              first == "explore"   ? cli::explore_option_takes_value
+                              : first == "clients" ? cli::clients_option_takes_value
+                                                   : cli::run_option_takes_value);
   std::vector<std::string_view> args(arg_strings.begin(), arg_strings.end());
   if (args.empty()) {
     print_usage(stderr);
