@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -213,9 +214,16 @@ class spawned_instance final : public engine::target_instance {
     for (std::string::size_type at; (at = command.find("{dir}")) != std::string::npos;)
       command.replace(at, 5, server_dir);
     const std::string shell = "exec " + command;
+    const pid_t parent = ::getpid();
     p.pid = ::fork();
     if (p.pid < 0) throw engine::target_error("fork failed");
     if (p.pid == 0) {
+      // The server ends with the thread that started it, also when gearspec itself is killed
+      // (SIGKILL gives it no chance to stop its servers). Every caller stops its servers on the
+      // thread that started them (a scenario's run, an explore thread's pool), so that thread
+      // outlives them. The death signal survives the exec; a parent already gone is checked.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(127);
       const int log =
           ::open(p.log_path.c_str(), O_WRONLY | O_CREAT | (again ? O_APPEND : O_TRUNC), 0644);
       const int null = ::open("/dev/null", O_RDONLY);

@@ -108,3 +108,54 @@ def test_c_gearmand_shows_divergences_that_reproduce(tmp_path):
     for d in data["known_variants"]:
         assert "level: IMPL" in open(d["scenario"]).read()
         assert run(d["scenario"]).returncode == 0 and run(d["scenario"], "--spawn", spawn).returncode == 0
+
+
+def _children(pid):
+    """PIDs whose parent is pid (from /proc/*/stat)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists(GEARMAND), reason="C gearmand (gearman-job-server) is not installed")
+def test_spawned_servers_end_with_a_killed_explore():
+    # SIGKILL gives gearspec no chance to stop its servers: they must end by themselves.
+    import signal
+    import time
+    spawn = f"{GEARMAND} --listen 127.0.0.1 --port {{port}} --log-file {{dir}}/gearmand.log"
+    p = subprocess.Popen([GEARSPEC, "explore", "--spawn", spawn, "--time", "60s", "-j", "2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        servers = []
+        deadline = time.monotonic() + 20
+        while not servers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            servers = [c for c in _children(p.pid) if _alive(c)]
+        assert servers, "explore started no gearmand"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(s) for s in servers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [s for s in servers if _alive(s)]
+    for s in left:  # ours, by PID: do not leave them behind even when the test fails
+        os.kill(s, signal.SIGKILL)
+    assert not left, f"spawned servers outlived gearspec: {left}"
