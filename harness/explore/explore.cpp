@@ -254,6 +254,7 @@ const std::vector<std::pair<reference_option, const char*>>& variants() {
       {{"can-do-wake", "no"}, "SLEEP-CAN-DO-WAKE"},
       {{"grab-all", "assign-all"}, "SUBMIT-REDUCE"},
       {{"exceptions", ""}, "EXC-NOT-OPTED"},
+      {{"work-exception", "passthrough"}, "EXC-NOT-OPTED"},
       {{"timeout-policy", "fail"}, "WORKER-TIMEOUT"},
   };
   return all;

@@ -76,6 +76,15 @@ enum class high_order {
 };
 
 /// What GRAB_JOB_ALL returns for a job submitted without a reducer (docs/protocol.md §1.3).
+/// What WORK_EXCEPTION does to its job (EXC-NOT-OPTED, docs/protocol.md §3.10).
+enum class exception_policy {
+  /// It ends the job; clients that did not opt in get WORK_FAIL (C gearmand).
+  terminal,
+  /// It is passed to the clients that opted in, like WORK_WARNING, and the job runs on until
+  /// WORK_COMPLETE or WORK_FAIL (Perl Gearman::Server 1.130).
+  passthrough,
+};
+
 enum class grab_all_reply {
   assign_uniq,  ///< JOB_ASSIGN_UNIQ (C gearmand).
   assign_all,   ///< JOB_ASSIGN_ALL with an empty reducer (PROTOCOL's text).
@@ -127,6 +136,7 @@ struct core_options {
   /// C 1.1.20 and Perl 1.130 send nothing until a job arrives.
   bool can_do_wake = true;
   grab_all_reply grab_all = grab_all_reply::assign_uniq;
+  exception_policy work_exception = exception_policy::terminal;
   emulated_defects defects;
   /// Attempts a job gets before it fails for good after worker loss or timeout; 0 = unlimited
   /// (C 1.1.20's -j: N attempts in total).

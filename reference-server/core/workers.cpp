@@ -68,6 +68,15 @@ void job_server::handle_work_end(connection& c, const wire::packet_view& p) {
                    : "Job given in work result not found");
     return;
   }
+  if (p.cmd == command::work_exception &&
+      options_.work_exception == exception_policy::passthrough) {
+    for (conn_id client : j->clients) {  // only to those that asked; the job runs on
+      auto ci = connections_.find(client);
+      if (ci != connections_.end() && ci->second->exceptions)
+        send(client, command::work_exception, {j->handle, p.arg(1)});
+    }
+    return;
+  }
   if (p.cmd == command::work_complete) {
     broadcast(*j, command::work_complete, {j->handle, p.arg(1)});
   } else if (p.cmd == command::work_fail) {

@@ -83,10 +83,10 @@ std::string apply_emulation(server_config& config, std::string_view value) {
 
 std::optional<bool> server_option_takes_value(std::string_view name) {
   for (std::string_view known :
-       {"worker-loss", "ability-loss", "timeout-policy", "maxqueue-policy", "priority",
-        "high-order", "abandoned-jobs", "can-do-wake", "grab-all", "emulate", "handle-prefix",
-        "job-retries", "wakeup", "max-unique", "max-packet", "max-connections", "queue",
-        "queue-sync", "max-output"})
+       {"worker-loss", "ability-loss",    "timeout-policy", "maxqueue-policy", "priority",
+        "high-order",  "abandoned-jobs",  "can-do-wake",    "grab-all",        "work-exception",
+        "emulate",     "handle-prefix",   "job-retries",    "wakeup",          "max-unique",
+        "max-packet",  "max-connections", "queue",          "queue-sync",      "max-output"})
     if (name == known) return true;
   if (name == "exceptions") return false;
   return std::nullopt;
@@ -132,6 +132,10 @@ std::string apply_server_option(server_config& config, std::string_view name,
     return choose<grab_all_reply>(
         name, value, core.grab_all,
         {{"assign-uniq", grab_all_reply::assign_uniq}, {"assign-all", grab_all_reply::assign_all}});
+  if (name == "work-exception")
+    return choose<exception_policy>(
+        name, value, core.work_exception,
+        {{"terminal", exception_policy::terminal}, {"passthrough", exception_policy::passthrough}});
   if (name == "emulate") return apply_emulation(config, value);
   if (name == "handle-prefix") {
     core.handle_prefix = std::string(value);
@@ -211,6 +215,9 @@ const char* server_options_help() {
          "  --grab-all P             assign-uniq | assign-all  GRAB_JOB_ALL's answer for a job "
          "without\n"
          "                                                a reducer (default assign-uniq)\n"
+         "  --work-exception P       terminal | passthrough  WORK_EXCEPTION ends the job, or only\n"
+         "                                                reaches clients that opted in (default\n"
+         "                                                terminal)\n"
          "  --job-retries N          attempts before a lost job fails; 0 = unlimited (default 0)\n"
          "  --wakeup N               sleeping workers woken per job; 0 = all (default 0)\n"
          "  --max-unique N           longest unique key accepted (default 64)\n"

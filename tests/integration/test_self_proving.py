@@ -130,7 +130,7 @@ def test_a_missing_grab_request_names_the_libraries_it_breaks(tmp_path):
 # Implementation-defined options of the reference server: each is a behaviour a real server (or
 # PROTOCOL's text) has, so the suite must not fail it, and every IMPL scenario names what it saw.
 PERMITTED = ["worker-loss=fail", "ability-loss=keep", "timeout-policy=fail", "maxqueue-policy=evict",
-             "maxqueue-policy=reject-known",
+             "maxqueue-policy=reject-known", "work-exception=passthrough",
              "priority=per-function", "high-order=lifo", "grab-all=assign-all", "exceptions",
              "abandoned-jobs=at-next-grab", "abandoned-jobs=at-next-peek", "can-do-wake=no"]
 
