@@ -131,11 +131,11 @@ class executor {
       const bool opened = co_await open(*actors_.at(name), name);
       if (!opened) co_return;
     }
-    const bool watching = !watchers_.empty();
     for (const auto& server : servers_of(p_))
       if (watchers_.count(server)) co_await open_watcher(server);
     obs_.named = names_itself_;
-    obs_.settled_by_workers = watching && watchers_.size() == servers_of(p_).size();
+    // Every server's watcher connected (there are none when nothing is closed).
+    obs_.settled_by_workers = watchers_.size() == servers_of(p_).size();
     obs_.accounted = settings_.account && restarts_server(p_);
     obs_.windows.emplace_back();
     co_await barrier("");
@@ -192,7 +192,8 @@ class executor {
   /// DUR-HANDLE). Then the account: every background job the server acknowledged (JOB_CREATED
   /// for SUBMIT_JOB_BG, _HIGH_BG, _LOW_BG) and that has not ended must be queued again.
   asio::awaitable<void> restart(bool crash) {
-    obs_.sent.back() = crash ? "the server crashes" : "the server restarts";
+    const std::string what = crash ? "the server crashes" : "the server restarts";
+    obs_.sent.back() = what;
     std::map<int, int> owed_per_fn;
     for (const auto& [key, fn] : owed_) ++owed_per_fn[fn];
     try {
@@ -243,18 +244,20 @@ class executor {
     }
     std::string command_line = "status";  // named: no temporaries around co_await (g++ 12)
     const std::vector<std::string> lines = co_await admin_query(*account, std::move(command_line));
-    obs_.sent.back() = crash ? "the server crashes" : "the server restarts";
+    obs_.sent.back() = what;  // not the account's query
     w.admin_lines = status_lines(lines);
     for (const auto& [fn, owed] : owed_per_fn) {
       int queued = 0;
       for (const auto& line : w.admin_lines)  // "f1<TAB>total<TAB>running<TAB>workers"
         if (line.rfind("f" + std::to_string(fn) + "\t", 0) == 0)
           queued = std::atoi(line.c_str() + line.find('\t') + 1);
-      if (queued < owed)
+      if (queued < owed) {
         w.events.push_back("account: f" + std::to_string(fn) + " has " + std::to_string(queued) +
                            " jobs queued after the " + (crash ? "crash" : "restart") + ", but " +
                            std::to_string(owed) +
                            " acknowledged background jobs had not ended (lost)");
+        if (obs_.lost.empty()) obs_.lost = w.events.back();
+      }
     }
     account->close(false);
     retired_.push_back(std::move(account));
@@ -348,7 +351,7 @@ class executor {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       co_return;
     }
-    if (m.what == action::kind::restart || m.what == action::kind::crash) {
+    if (restarts_the_server(m)) {
       co_await restart(m.what == action::kind::crash);
       co_return;
     }
@@ -716,7 +719,7 @@ std::string connection_name(const std::string& actor, int lives) {
 int lives_before(const program& p, std::size_t move) {
   int lives = 0;
   for (std::size_t i = 0; i < move && i < p.actions.size(); ++i)
-    lives += p.actions[i].what == action::kind::restart || p.actions[i].what == action::kind::crash;
+    lives += restarts_the_server(p.actions[i]);
   return lives;
 }
 

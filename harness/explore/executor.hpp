@@ -42,6 +42,9 @@ struct observation {
   /// After each restart or crash an admin connection asked "status" (window actor "acct"): the
   /// account of acknowledged background jobs (run_settings::account).
   bool accounted = false;
+  /// The account's first report of lost background jobs ("" if none): judged without the other
+  /// server, so it stands on its own.
+  std::string lost;
 };
 
 struct run_settings {

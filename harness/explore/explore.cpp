@@ -307,9 +307,10 @@ std::string slug(const std::string& text) {
 // The scenario of a finding.
 
 /// A symbol as a scenario value. A job's handle the first time (capture_new): a capture that must
-/// differ from the handles captured before, except those of earlier server lives (`past`).
+/// differ from the handles captured before, except `unrelated` ones (of another server, or of an
+/// earlier life of this one, which may hand out the same bytes).
 std::string var_of(const std::string& symbol, std::set<std::string>& captured, bool capture_new,
-                   const std::set<std::string>& past = {}) {
+                   const std::set<std::string>& unrelated = {}) {
   if (symbol.size() > 1 && symbol[0] == 'H' &&
       std::isdigit(static_cast<unsigned char>(symbol[1]))) {
     const auto name = std::string("h") + symbol.substr(1);
@@ -318,7 +319,7 @@ std::string var_of(const std::string& symbol, std::set<std::string>& captured, b
       // A new job's handle: it must not be one of the earlier jobs'.
       std::string earlier;
       for (const auto& c : captured)
-        if (!past.count(c)) earlier += (earlier.empty() ? "" : ", ") + ("\"$" + c + "\"");
+        if (!unrelated.count(c)) earlier += (earlier.empty() ? "" : ", ") + ("\"$" + c + "\"");
       captured.insert(name);
       return "{capture: " + name + (earlier.empty() ? "" : ", differs_from: [" + earlier + "]") +
              "}";
@@ -342,7 +343,7 @@ std::string var_of(const std::string& symbol, std::set<std::string>& captured, b
 }
 
 std::string expected_packet(const wire::packet& p, std::set<std::string>& captured,
-                            const std::set<std::string>& past = {}) {
+                            const std::set<std::string>& unrelated = {}) {
   std::string out = std::string("{") + std::string(wire::name(p.cmd)) + ": [";
   for (std::size_t i = 0; i < p.args.size(); ++i) {
     if (i) out += ", ";
@@ -354,7 +355,7 @@ std::string expected_packet(const wire::packet& p, std::set<std::string>& captur
       out += var_of(p.args[i], captured,
                     p.cmd == command::job_created || p.cmd == command::job_assign ||
                         p.cmd == command::job_assign_uniq || p.cmd == command::job_assign_all,
-                    past);
+                    unrelated);
   }
   return out + "]}";
 }
@@ -572,7 +573,7 @@ std::string render_steps(const program& p, const observation& o) {
     const int lives = lives_before(p, i);  // after this move
     const auto adm = connection_name("adm", lives);
     const auto handle = i - 1 < o.handle_used.size() ? o.handle_used[i - 1] : std::string();
-    if (a.what == action::kind::restart || a.what == action::kind::crash) {
+    if (restarts_the_server(a)) {
       // Everything sent before is in once each open connection's next round trip is answered
       // (the executor's barrier did the same).
       for (const auto& group : {p.clients, p.workers})
@@ -703,7 +704,7 @@ std::string render_actors(const program& p, const observation& o) {
   for (std::size_t i = 0; i + 1 < o.windows.size() && i < p.actions.size(); ++i) {
     const auto& a = p.actions[i];
     if (closes_its_connection(a)) ended.insert(a.actor);
-    if (a.what == action::kind::restart || a.what == action::kind::crash) {
+    if (restarts_the_server(a)) {
       ++lives;
       declare();
     }
@@ -835,19 +836,6 @@ void check_reproduction(finding& f, engine::target& target, engine::target& refe
 
 }  // namespace
 
-namespace {
-
-/// The account's report of lost background jobs in an observation ("" if none).
-std::string account_loss(const observation& o) {
-  for (const auto& windows : o.windows)
-    if (const auto acct = windows.find("acct"); acct != windows.end())
-      for (const auto& e : acct->second.events)
-        if (e.find("(lost)") != std::string::npos) return e;
-  return {};
-}
-
-}  // namespace
-
 engine::server_needs needs_of(const program& p) {
   engine::server_needs needs;
   needs.restart = needs.persistent_queue = restarts_server(p);
@@ -961,10 +949,11 @@ explore_report run_explore(
       }
       // The account judges without the reference, so it also judges the reference: a loss
       // there is the reference's defect, never a finding about the target.
-      if (const auto lost = account_loss(r.reference); !lost.empty()) {
+      if (!r.reference.lost.empty()) {
         ++report.errors;
         if (report.first_error.empty())
-          report.first_error = "seed " + std::to_string(seed) + ": the reference itself: " + lost;
+          report.first_error =
+              "seed " + std::to_string(seed) + ": the reference itself: " + r.reference.lost;
         return;
       }
     }

@@ -96,20 +96,8 @@ void weights::apply(const std::string& text) {
     if (eq == std::string::npos)
       throw std::invalid_argument("--weights takes KIND=NUMBER,..., got '" + item + "'");
     const auto name = item.substr(0, eq);
-    if (name == "second_server") {
-      std::size_t used = 0;
-      double value = -1;
-      try {
-        value = std::stod(item.substr(eq + 1), &used);
-      } catch (const std::exception&) {
-      }
-      if (value < 0 || value > 1 || used != item.size() - eq - 1)
-        throw std::invalid_argument("--weights: 'second_server' is a share from 0 to 1");
-      second_server = value;
-      at = comma + 1;
-      continue;
-    }
-    if (!of.count(name)) {
+    const bool share = name == "second_server";  // not a move: a share of the programs
+    if (!share && !of.count(name)) {
       std::string known;
       for (const auto& n : kind_names()) known += (known.empty() ? "" : ", ") + n;
       known += ", second_server";
@@ -121,9 +109,16 @@ void weights::apply(const std::string& text) {
       value = std::stod(item.substr(eq + 1), &used);
     } catch (const std::exception&) {
     }
-    if (value < 0 || used != item.size() - eq - 1)
-      throw std::invalid_argument("--weights: '" + name + "' needs a number of 0 or more");
-    of[name] = value;
+    const bool number = value >= 0 && used == item.size() - eq - 1;
+    if (share) {
+      if (!number || value > 1)
+        throw std::invalid_argument("--weights: 'second_server' is a share from 0 to 1");
+      second_server = value;
+    } else {
+      if (!number)
+        throw std::invalid_argument("--weights: '" + name + "' needs a number of 0 or more");
+      of[name] = value;
+    }
     at = comma + 1;
   }
 }
@@ -363,10 +358,12 @@ std::vector<std::string> servers_of(const program& p) {
   return {"main", "s2"};
 }
 
+bool restarts_the_server(const action& a) {
+  return a.what == action::kind::restart || a.what == action::kind::crash;
+}
+
 bool restarts_server(const program& p) {
-  return std::any_of(p.actions.begin(), p.actions.end(), [](const action& a) {
-    return a.what == action::kind::restart || a.what == action::kind::crash;
-  });
+  return std::any_of(p.actions.begin(), p.actions.end(), restarts_the_server);
 }
 
 std::string describe(const action& a) {

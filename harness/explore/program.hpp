@@ -129,6 +129,8 @@ std::string server_of(const program& p, const std::string& actor);
 /// The servers a program needs: {"main"} or {"main", "s2"}.
 std::vector<std::string> servers_of(const program& p);
 
+/// Whether the move is a restart or crash of the server.
+bool restarts_the_server(const action& a);
 /// Whether the program restarts or crashes its server (then its servers need a persistent queue).
 bool restarts_server(const program& p);
 

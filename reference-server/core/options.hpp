@@ -75,7 +75,6 @@ enum class high_order {
   lifo,  ///< Perl Gearman::Server.
 };
 
-/// What GRAB_JOB_ALL returns for a job submitted without a reducer (docs/protocol.md §1.3).
 /// What WORK_EXCEPTION does to its job (EXC-NOT-OPTED, docs/protocol.md §3.10).
 enum class exception_policy {
   /// It ends the job; clients that did not opt in get WORK_FAIL (C gearmand).
@@ -85,6 +84,7 @@ enum class exception_policy {
   passthrough,
 };
 
+/// What GRAB_JOB_ALL returns for a job submitted without a reducer (docs/protocol.md §1.3).
 enum class grab_all_reply {
   assign_uniq,  ///< JOB_ASSIGN_UNIQ (C gearmand).
   assign_all,   ///< JOB_ASSIGN_ALL with an empty reducer (PROTOCOL's text).

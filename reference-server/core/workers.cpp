@@ -68,29 +68,23 @@ void job_server::handle_work_end(connection& c, const wire::packet_view& p) {
                    : "Job given in work result not found");
     return;
   }
-  if (p.cmd == command::work_exception &&
-      options_.work_exception == exception_policy::passthrough) {
-    for (conn_id client : j->clients) {  // only to those that asked; the job runs on
-      auto ci = connections_.find(client);
-      if (ci != connections_.end() && ci->second->exceptions)
-        send(client, command::work_exception, {j->handle, p.arg(1)});
-    }
-    return;
-  }
   if (p.cmd == command::work_complete) {
     broadcast(*j, command::work_complete, {j->handle, p.arg(1)});
   } else if (p.cmd == command::work_fail) {
     broadcast(*j, command::work_fail, {j->handle});
   } else {
-    // WORK_EXCEPTION is terminal; clients that did not opt in get WORK_FAIL (C, docs/protocol.md
-    // §3.10), without C's stray trailing NUL.
+    // WORK_EXCEPTION reaches the clients that opted in. By default it is terminal, and the others
+    // get WORK_FAIL (C, docs/protocol.md §3.10), without C's stray trailing NUL; passed through
+    // (Perl), the others hear nothing and the job runs on.
+    const bool terminal = options_.work_exception == exception_policy::terminal;
     for (conn_id client : j->clients) {
       auto ci = connections_.find(client);
       if (ci != connections_.end() && ci->second->exceptions)
         send(client, command::work_exception, {j->handle, p.arg(1)});
-      else
+      else if (terminal)
         send(client, command::work_fail, {j->handle});
     }
+    if (!terminal) return;
   }
   finish(*j);
 }
